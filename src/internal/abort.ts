@@ -1,0 +1,48 @@
+/**
+ * The one place where weft touches `AbortSignal` listeners. Every listener
+ * added here is removed by `unlisten` on every path (settle, abort, close),
+ * and is visible to `weft/testing`'s leak tracker while it is attached.
+ *
+ * Listeners are `EventListenerObject`s (an object with `handleEvent`) so that
+ * a queue node can be its own listener: no closure per wait.
+ */
+import { registry, track, untrack } from './registry.js';
+import { show } from './validate.js';
+
+/** Checks an optional `signal` argument; returns it, or undefined. */
+export function checkSignal(signal: unknown, op: string): AbortSignal | undefined {
+  if (signal === undefined || signal === null) return undefined;
+  if (
+    typeof signal !== 'object' ||
+    typeof (signal as AbortSignal).aborted !== 'boolean' ||
+    typeof (signal as AbortSignal).addEventListener !== 'function'
+  ) {
+    throw new TypeError(`${op}: \`signal\` must be an AbortSignal, got ${show(signal)}`);
+  }
+  return signal as AbortSignal;
+}
+
+/** Reads the `signal` of an options bag, checking both. */
+export function signalOf(opts: { signal?: AbortSignal } | undefined, op: string): AbortSignal | undefined {
+  if (opts === undefined) return undefined;
+  if (opts === null || typeof opts !== 'object')
+    throw new TypeError(`${op}: \`opts\` must be an object, got ${show(opts)}`);
+  return checkSignal(opts.signal, op);
+}
+
+/** Attaches `listener` to `signal`'s abort event. */
+export function listen(signal: AbortSignal, listener: EventListenerOrEventListenerObject, op: string): void {
+  signal.addEventListener('abort', listener);
+  if (registry.active !== 0) track(listener, 'listener', op);
+}
+
+/** Detaches what `listen` attached. Safe to call twice. */
+export function unlisten(signal: AbortSignal, listener: EventListenerOrEventListenerObject): void {
+  signal.removeEventListener('abort', listener);
+  if (registry.active !== 0) untrack(listener);
+}
+
+/** The reason an aborted signal carries (a DOMException 'AbortError' when none was given). */
+export function reasonOf(signal: AbortSignal): unknown {
+  return signal.reason;
+}

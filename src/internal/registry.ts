@@ -1,0 +1,70 @@
+/**
+ * The one piece of module-level state in weft: the registry that
+ * `weft/testing` observes to find leaked waiters, timers and signal listeners
+ * and to report deadlocks. It lives on `globalThis` under a registered symbol
+ * so that every copy of weft in a process (ESM and CommonJS builds, two
+ * installed versions) reports to the same place.
+ *
+ * When nobody observes (`active === 0`) each hook costs one property read.
+ */
+
+export type EntryKind = 'waiter' | 'timer' | 'listener';
+
+export interface Entry {
+  readonly kind: EntryKind;
+  /** The operation that created the entry, e.g. `Channel.recv`. */
+  readonly op: string;
+  /** Where the operation was started, when stacks are being captured. */
+  readonly stack: string | undefined;
+}
+
+export interface Registry {
+  /** Number of observers; entries are recorded only while it is above 0. */
+  active: number;
+  /** Number of observers that want stacks (deadlock detection). */
+  stacks: number;
+  readonly live: Map<unknown, Entry>;
+}
+
+const KEY = Symbol.for('weft.registry');
+
+export const registry: Registry = ((globalThis as Record<symbol, Registry | undefined>)[KEY] ??= {
+  active: 0,
+  stacks: 0,
+  live: new Map(),
+});
+
+/** Records `key` as live. Call only after checking `registry.active !== 0`. */
+export function track(key: unknown, kind: EntryKind, op: string): void {
+  registry.live.set(key, { kind, op, stack: registry.stacks !== 0 ? captureStack() : undefined });
+}
+
+/** Forgets `key`. Call only after checking `registry.active !== 0`. */
+export function untrack(key: unknown): void {
+  registry.live.delete(key);
+}
+
+function captureStack(): string | undefined {
+  const stack = new Error().stack;
+  if (stack === undefined) return undefined;
+  // Drop the "Error" line and weft's own frames, keep the caller's.
+  const lines = stack.split('\n').slice(1);
+  const user = lines.filter(
+    (l) => !/[/\\](src|dist)[/\\](internal[/\\])?[\w-]+\.(ts|js|cjs)/.test(l) || /\.test\./.test(l),
+  );
+  return (user.length > 0 ? user : lines).join('\n');
+}
+
+/** Starts observing; returns the function that stops. */
+export function observe(stacks: boolean): () => void {
+  registry.active++;
+  if (stacks) registry.stacks++;
+  let stopped = false;
+  return () => {
+    if (stopped) return;
+    stopped = true;
+    registry.active--;
+    if (stacks) registry.stacks--;
+    if (registry.active === 0) registry.live.clear();
+  };
+}

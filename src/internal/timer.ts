@@ -1,0 +1,51 @@
+/**
+ * Timers on a `Clock`, visible to `weft/testing`'s leak tracker while they
+ * are pending. Every weft timer goes through here.
+ */
+import type { Clock } from '../clock.js';
+import { registry, track, untrack } from './registry.js';
+import { show } from './validate.js';
+
+/** Schedules `fn` on `clock` after `ms`; returns the handle to give `stopTimer`. */
+export function startTimer(clock: Clock, fn: () => void, ms: number, op: string): unknown {
+  if (registry.active === 0) return clock.setTimeout(fn, ms);
+  const key = {};
+  const handle = clock.setTimeout(() => {
+    untrack(key);
+    keys.delete(handle);
+    fn();
+  }, ms);
+  track(key, 'timer', op);
+  keys.set(handle, key);
+  return handle;
+}
+
+// Handle -> registry key, only for timers started while someone observes.
+const keys = new Map<unknown, object>();
+
+/** Cancels a timer from `startTimer` (a no-op for one that fired). */
+export function stopTimer(clock: Clock, handle: unknown): void {
+  clock.clearTimeout(handle);
+  if (keys.size !== 0) {
+    const key = keys.get(handle);
+    if (key !== undefined) {
+      untrack(key);
+      keys.delete(handle);
+    }
+  }
+}
+
+/** Checks a `clock` option; returns it or the default. */
+export function checkClock(clock: unknown, op: string, fallback: Clock): Clock {
+  if (clock === undefined) return fallback;
+  if (
+    clock === null ||
+    typeof clock !== 'object' ||
+    typeof (clock as Clock).now !== 'function' ||
+    typeof (clock as Clock).setTimeout !== 'function' ||
+    typeof (clock as Clock).clearTimeout !== 'function'
+  ) {
+    throw new TypeError(`${op}: \`clock\` must be a Clock (now, setTimeout, clearTimeout), got ${show(clock)}`);
+  }
+  return clock as Clock;
+}

@@ -1,0 +1,2 @@
+// weft/node: nothing here yet; see the issues.
+export {};

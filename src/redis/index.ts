@@ -1,0 +1,2 @@
+// weft/redis: nothing here yet; see the issues.
+export {};

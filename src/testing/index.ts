@@ -1,0 +1,2 @@
+// weft/testing: virtual time, leak and deadlock detection. This file only re-exports.
+export * from './clock.js';

@@ -1,0 +1,2 @@
+// weft/threads: nothing here yet; see the issues.
+export {};
