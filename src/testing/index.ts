@@ -1,2 +1,3 @@
 // weft/testing: virtual time, leak and deadlock detection. This file only re-exports.
 export * from './clock.js';
+export * from './leaks.js';
