@@ -1,2 +1,630 @@
-// Filled in by its issue.
-export {};
+/**
+ * Package rate provides a token-bucket rate limiter, after
+ * golang.org/x/time/rate: `RateLimiter` for one stream of events and
+ * `KeyedRateLimiter` for one bucket per key (user, IP, tenant).
+ *
+ * Time comes from the `clock` option (x/time's `AllowN(t, n)` seam made
+ * public), so tests run on `TestClock` from `weft/testing`. Nothing is
+ * scheduled while nobody waits: the tokens are computed from the clock.
+ */
+import { type Clock, systemClock } from './clock.js';
+import { signalOf } from './internal/abort.js';
+import { WeftError } from './internal/errors.js';
+import { checkClock, startTimer, stopTimer } from './internal/timer.js';
+import { checkInt, checkMs, checkNumber, checkOpts } from './internal/validate.js';
+import { Waiter, WaitQueue } from './internal/waiter.js';
+
+/**
+ * Converts a minimum interval between events to a rate in events per
+ * second, as x/time's `Every`: `every(100)` is 10.
+ *
+ * @param intervalMs milliseconds between two events; 0 means no limit.
+ * @returns events per second; `Infinity` for 0, 0 for `Infinity`.
+ * @throws RangeError if `intervalMs` is negative or NaN.
+ *
+ * @example Ten events a second
+ * ```ts
+ * import { every, RateLimiter } from 'weft';
+ * every(100); // => 10
+ * every(0); // => Infinity
+ * new RateLimiter({ rate: every(250), burst: 1 }).rate; // => 4
+ * ```
+ * @see RateLimiter
+ */
+export function every(intervalMs: number): number {
+  checkMs(intervalMs, 'every', 'intervalMs', true);
+  return intervalMs === 0 ? Number.POSITIVE_INFINITY : 1000 / intervalMs;
+}
+
+/**
+ * Rejection of `RateLimiter.wait` when the tokens can never come: the rate
+ * is 0 and fewer than `n` tokens are left of the initial burst (x/time's
+ * `WaitN` fails the same way).
+ */
+export class RateLimitExceededError extends WeftError {
+  readonly code = 'ERR_RATE_LIMIT_EXCEEDED' as const;
+}
+
+/** Options of `RateLimiter` and `KeyedRateLimiter`. */
+export interface RateLimiterOptions {
+  /** Tokens added per second; `Infinity` means no limit, 0 only the initial burst. */
+  rate: number;
+  /** Bucket size: the most tokens one call can take, and the tokens at start. */
+  burst: number;
+  /** Source of time (default `systemClock`). */
+  clock?: Clock;
+}
+
+/**
+ * What `RateLimiter.reserve` gives: the right to act after `delay`
+ * milliseconds, as x/time's `Reservation`.
+ */
+export interface Reservation {
+  /** False when the tokens can never be granted (`n` above the burst, or rate 0 and too few left). */
+  readonly ok: boolean;
+  /** Milliseconds from now until the reserved action may happen: 0 when due, `Infinity` when not `ok`. */
+  readonly delay: number;
+  /**
+   * Says the action will not happen, and gives the tokens back as far as
+   * possible: tokens reserved after this one are not given back. Does
+   * nothing once the reservation is due, when it is not `ok`, or a second time.
+   */
+  cancel(): void;
+}
+
+// The one resolved promise every wait that need not wait returns.
+const DONE: Promise<void> = Promise.resolve();
+// Absorbs float rounding between a timer's delay and the time it targets.
+const EPS = 1e-6;
+
+// Reaches RateLimiter's private cancel from the Reservation class below.
+let cancelAt: (lim: RateLimiter, tokens: number, at: number, rate: number) => void;
+// Reaches RateLimiter's last update time from KeyedRateLimiter (idle keys).
+let lastOf: (lim: RateLimiter) => number;
+
+class Booking implements Reservation {
+  readonly ok: boolean;
+  #lim: RateLimiter;
+  #clock: Clock;
+  #tokens: number;
+  #at: number;
+  #rate: number;
+
+  constructor(lim: RateLimiter, clock: Clock, tokens: number, at: number, rate: number) {
+    this.ok = at !== Number.POSITIVE_INFINITY;
+    this.#lim = lim;
+    this.#clock = clock;
+    this.#tokens = this.ok ? tokens : 0;
+    this.#at = at;
+    this.#rate = rate;
+  }
+
+  get delay(): number {
+    const d = this.#at - this.#clock.now();
+    return d > 0 ? d : 0;
+  }
+
+  cancel(): void {
+    const tokens = this.#tokens;
+    if (tokens === 0) return;
+    this.#tokens = 0;
+    cancelAt(this.#lim, tokens, this.#at, this.#rate);
+  }
+}
+
+/** A `wait` that reserved its tokens and sleeps until `at`. */
+class RateWaiter extends Waiter<void> {
+  constructor(
+    signal: AbortSignal | undefined,
+    readonly tokens: number,
+    readonly at: number,
+    readonly rate: number,
+  ) {
+    super('RateLimiter.wait', signal);
+  }
+}
+
+/**
+ * A token bucket: `rate` tokens per second, at most `burst` of them,
+ * starting full (x/time's `Limiter`). Informally, over any long enough
+ * interval it lets through `rate` events a second, in bursts of at most
+ * `burst`.
+ *
+ * Three ways to take tokens, which differ when too few are there:
+ * - `allow(n)` answers false at once: use it to drop or reject events.
+ * - `wait(n)` resolves when the tokens are yours: use it to slow down. Most
+ *   callers want this one.
+ * - `reserve(n)` takes them now and says how long to wait before acting.
+ *
+ * Waits are served in the order they were called: each takes its tokens
+ * (going into debt) when called, so a large request is never starved by
+ * small ones. `rate: Infinity` allows everything whatever `burst` is;
+ * `rate: 0` allows the initial burst and then nothing. `setRate` and
+ * `setBurst` apply from now; waits already reserved keep their time (Go).
+ *
+ * @example Ten a second, bursts of five
+ * ```ts
+ * import { RateLimiter } from 'weft';
+ * import { TestClock } from 'weft/testing';
+ * const clock = new TestClock();
+ * const lim = new RateLimiter({ rate: 10, burst: 5, clock });
+ * [1, 2, 3, 4, 5, 6].map(() => lim.allow()); // => [true, true, true, true, true, false]
+ * await clock.advance(100);
+ * lim.allow(); // => true
+ * lim.tokens(); // => 0
+ * ```
+ * @example Waiting for a token
+ * ```ts
+ * import { RateLimiter } from 'weft';
+ * import { TestClock } from 'weft/testing';
+ * const clock = new TestClock();
+ * const lim = new RateLimiter({ rate: 2, burst: 1, clock });
+ * const times: number[] = [];
+ * const done = Promise.all([1, 2, 3].map(() => lim.wait().then(() => times.push(clock.now()))));
+ * await clock.advance(1000);
+ * await done;
+ * times; // => [0, 500, 1000]
+ * ```
+ * @see KeyedRateLimiter
+ * @see every
+ */
+export class RateLimiter {
+  #clock: Clock;
+  #rate: number;
+  #burst: number;
+  // Tokens at time #last (negative while waits are in debt).
+  #tokens: number;
+  #last: number;
+  // The latest time a reserved event happens, past or future (for cancel).
+  #lastEvent: number;
+  #queue: WaitQueue<RateWaiter> | null = null;
+  #timer: unknown = undefined;
+  #onTimer: (() => void) | null = null;
+
+  static {
+    cancelAt = (lim, tokens, at, rate) => lim.#cancel(tokens, at, rate);
+    lastOf = (lim) => lim.#last;
+  }
+
+  /**
+   * @throws TypeError if `opts` or a field has the wrong type.
+   * @throws RangeError if `rate` is negative or NaN, or `burst` is not an integer >= 0.
+   */
+  constructor(opts: RateLimiterOptions) {
+    const op = 'RateLimiter';
+    checkOpts(opts, op);
+    if (opts === undefined) throw new TypeError(`${op}: \`opts\` must be an object, got undefined`);
+    this.#rate = checkNumber(opts.rate, op, 'rate');
+    this.#burst = checkInt(opts.burst, op, 'burst');
+    this.#clock = checkClock(opts.clock, op, systemClock);
+    this.#tokens = this.#burst;
+    this.#last = this.#lastEvent = this.#clock.now();
+  }
+
+  /** Tokens added per second. */
+  get rate(): number {
+    return this.#rate;
+  }
+
+  /** Bucket size: the most tokens one call can take. */
+  get burst(): number {
+    return this.#burst;
+  }
+
+  /** Number of `wait` calls still waiting for their time. */
+  get waiting(): number {
+    return this.#queue === null ? 0 : this.#queue.length;
+  }
+
+  /**
+   * The tokens available now: negative while waits are in debt, `Infinity`
+   * when the rate is `Infinity`.
+   */
+  tokens(): number {
+    if (this.#rate === Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY;
+    return this.#advance(this.#clock.now());
+  }
+
+  /**
+   * Takes `n` tokens (default 1) if they are there now, and tells whether it
+   * did. Never waits; takes nothing on false. `allow(0)` is always true.
+   *
+   * @throws RangeError if `n` is not an integer >= 0.
+   * @example
+   * ```ts
+   * import { RateLimiter } from 'weft';
+   * const lim = new RateLimiter({ rate: 1, burst: 3 });
+   * lim.allow(2); // => true
+   * lim.allow(2); // => false
+   * lim.allow(4); // => false
+   * ```
+   * @see wait
+   */
+  allow(n?: number): boolean {
+    if (n === undefined) n = 1;
+    else if (n !== 1) checkInt(n, 'RateLimiter.allow', 'n');
+    const rate = this.#rate;
+    if (rate === Number.POSITIVE_INFINITY) return true;
+    let now = this.#clock.now();
+    const last = this.#last;
+    let tokens = this.#tokens;
+    if (now > last) {
+      tokens += ((now - last) * rate) / 1000;
+      if (tokens > this.#burst) tokens = this.#burst;
+    } else now = last;
+    // tokens never exceed burst, so this also refuses n > burst.
+    if (tokens < n) return false;
+    this.#tokens = tokens - n;
+    this.#last = now;
+    if (now > this.#lastEvent) this.#lastEvent = now;
+    return true;
+  }
+
+  /**
+   * Takes `n` tokens (default 1) now, going into debt if need be, and
+   * returns when the caller may act. The caller must wait `delay` ms before
+   * acting, or `cancel()` to give the tokens back. The reservation is not
+   * `ok` (and took nothing) if `n` exceeds the burst of a finite rate, or if
+   * the rate is 0 and fewer than `n` tokens are left.
+   *
+   * @throws RangeError if `n` is not an integer >= 0.
+   * @example Acting later
+   * ```ts
+   * import { RateLimiter } from 'weft';
+   * import { TestClock } from 'weft/testing';
+   * const clock = new TestClock();
+   * const lim = new RateLimiter({ rate: 10, burst: 2, clock });
+   * lim.reserve(2).delay; // => 0
+   * const r = lim.reserve(2);
+   * r.delay; // => 200
+   * r.cancel();
+   * lim.reserve(1).delay; // => 100
+   * lim.reserve(3).ok; // => false
+   * ```
+   * @see wait
+   */
+  reserve(n?: number): Reservation {
+    if (n === undefined) n = 1;
+    else if (n !== 1) checkInt(n, 'RateLimiter.reserve', 'n');
+    const rate = this.#rate;
+    const at = this.#take(n);
+    return new Booking(this, this.#clock, n, at, rate);
+  }
+
+  /**
+   * Waits until `n` tokens (default 1) are the caller's. Waits are served in
+   * call order: each takes its tokens when called, so a later small wait
+   * never overtakes an earlier large one. Resolves at once when the tokens
+   * are there; no timer is scheduled then.
+   *
+   * **Cancellation**: when `opts.signal` aborts, the wait rejects with
+   * `signal.reason` and gives back what it reserved, except the tokens that
+   * waits made after it have already counted on; it leaves no timer and no
+   * listener. An already-aborted signal rejects at once.
+   *
+   * @throws RangeError (synchronously) if `n` is not an integer >= 0, or
+   * exceeds `burst` while the rate is finite (x/time's `WaitN`).
+   * @throws TypeError if `opts` or `opts.signal` has the wrong type.
+   * Rejects with `RateLimitExceededError` (`ERR_RATE_LIMIT_EXCEEDED`) when
+   * the rate is 0 and fewer than `n` tokens are left: they never will be.
+   *
+   * @example Spacing out requests
+   * ```ts
+   * import { RateLimiter } from 'weft';
+   * import { TestClock } from 'weft/testing';
+   * const clock = new TestClock();
+   * const lim = new RateLimiter({ rate: 10, burst: 3, clock });
+   * await lim.wait(2);
+   * const later = lim.wait(3).then(() => clock.now());
+   * await clock.advance(1000);
+   * await later; // => 200
+   * ```
+   * @example Giving up
+   * ```ts
+   * import { RateLimiter } from 'weft';
+   * import { TestClock } from 'weft/testing';
+   * const clock = new TestClock();
+   * const lim = new RateLimiter({ rate: 1, burst: 1, clock });
+   * lim.allow(); // => true
+   * const wait = lim.wait(1, { signal: AbortSignal.timeout(1) });
+   * await wait.catch((err) => err.name); // => 'TimeoutError'
+   * lim.tokens() >= 0; // => true
+   * ```
+   * @see allow
+   * @see reserve
+   */
+  wait(n?: number, opts?: { signal?: AbortSignal }): Promise<void> {
+    const op = 'RateLimiter.wait';
+    if (n === undefined) n = 1;
+    else if (n !== 1) checkInt(n, op, 'n');
+    const signal = signalOf(opts, op);
+    const rate = this.#rate;
+    if (n > this.#burst && rate !== Number.POSITIVE_INFINITY) {
+      throw new RangeError(`${op}: \`n\` must be at most the burst ${this.#burst}, got ${n}`);
+    }
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const at = this.#take(n);
+    if (at === Number.POSITIVE_INFINITY) {
+      return Promise.reject(
+        new RateLimitExceededError(`${op}: ${n} token(s) can never be available at rate 0 (${this.#tokens} left)`),
+      );
+    }
+    // #take left #last at the current time.
+    if (at <= this.#last) return DONE;
+    const waiter = new RateWaiter(signal, n, at, rate);
+    let queue = this.#queue;
+    if (queue === null) {
+      queue = this.#queue = new WaitQueue<RateWaiter>();
+      queue.onAbort = (w, wasHead) => this.#aborted(w, wasHead);
+    }
+    queue.push(waiter);
+    if (queue.length === 1) this.#arm(at - this.#last);
+    return waiter.promise;
+  }
+
+  /**
+   * Changes the rate from now on: the tokens are brought up to date at the
+   * old rate first (x/time's `SetLimit`). Waits already reserved keep their time.
+   *
+   * @throws RangeError if `rate` is negative or NaN.
+   */
+  setRate(rate: number): void {
+    checkNumber(rate, 'RateLimiter.setRate', 'rate');
+    this.#sync();
+    this.#rate = rate;
+  }
+
+  /**
+   * Changes the burst from now on: the tokens are brought up to date first,
+   * and cut to the new burst if above it (x/time's `SetBurst`).
+   *
+   * @throws RangeError if `burst` is not an integer >= 0.
+   */
+  setBurst(burst: number): void {
+    checkInt(burst, 'RateLimiter.setBurst', 'burst');
+    this.#sync();
+    this.#burst = burst;
+    if (this.#tokens > burst) this.#tokens = burst;
+  }
+
+  // Tokens at `now`, without changing anything (x/time's advance).
+  #advance(now: number): number {
+    const last = this.#last;
+    if (now <= last) return this.#tokens;
+    const tokens = this.#tokens + ((now - last) * this.#rate) / 1000;
+    return tokens > this.#burst ? this.#burst : tokens;
+  }
+
+  #sync(): void {
+    if (this.#rate === Number.POSITIVE_INFINITY) {
+      // No limit meant a full bucket all along.
+      this.#tokens = this.#burst;
+      this.#last = this.#clock.now();
+      return;
+    }
+    const now = this.#clock.now();
+    this.#tokens = this.#advance(now);
+    if (now > this.#last) this.#last = now;
+  }
+
+  // Takes n tokens, into debt if need be; returns the time to act, or
+  // Infinity (taking nothing) when that time never comes (x/time's reserveN).
+  #take(n: number): number {
+    let now = this.#clock.now();
+    if (now < this.#last) now = this.#last;
+    const rate = this.#rate;
+    if (rate === Number.POSITIVE_INFINITY) {
+      this.#last = now;
+      return now;
+    }
+    if (n > this.#burst) return Number.POSITIVE_INFINITY;
+    const tokens = this.#advance(now) - n;
+    const at = tokens < 0 ? now + (-tokens * 1000) / rate : now;
+    if (at === Number.POSITIVE_INFINITY) return at;
+    this.#tokens = tokens;
+    this.#last = now;
+    // Kept monotonic: a reservation made after a cancel gave tokens back may
+    // act before an older one, and cancel must not give back more than it can.
+    if (at > this.#lastEvent) this.#lastEvent = at;
+    return at;
+  }
+
+  // x/time's CancelAt: gives back `tokens` reserved for `at` at `rate`,
+  // less those that reservations made after it already count on.
+  #cancel(tokens: number, at: number, rate: number): void {
+    if (this.#rate === Number.POSITIVE_INFINITY || rate === Number.POSITIVE_INFINITY) return;
+    let now = this.#clock.now();
+    if (at < now) return; // Already due: too late to give back.
+    let restore = tokens - ((this.#lastEvent - at) * rate) / 1000;
+    if (restore <= 0) return;
+    if (restore > tokens) restore = tokens;
+    if (now < this.#last) now = this.#last;
+    let t = this.#advance(now) + restore;
+    if (t > this.#burst) t = this.#burst;
+    this.#tokens = t;
+    this.#last = now;
+    if (at === this.#lastEvent) {
+      const prev = at - (tokens * 1000) / rate;
+      if (prev >= now) this.#lastEvent = prev;
+    }
+  }
+
+  #arm(ms: number): void {
+    this.#onTimer ??= () => this.#fire();
+    this.#timer = startTimer(this.#clock, this.#onTimer, ms, 'RateLimiter.wait');
+  }
+
+  // The head's time came: release every wait that is due, in order, then
+  // sleep until the next one's time.
+  #fire(): void {
+    this.#timer = undefined;
+    const queue = this.#queue!;
+    const now = this.#clock.now();
+    let head = queue.head;
+    while (head !== null && head.at <= now + EPS) {
+      queue.shift();
+      head.settle();
+      head = queue.head;
+    }
+    if (head !== null) this.#arm(head.at - now);
+  }
+
+  #aborted(w: RateWaiter, wasHead: boolean): void {
+    this.#cancel(w.tokens, w.at, w.rate);
+    if (!wasHead) return;
+    stopTimer(this.#clock, this.#timer);
+    this.#timer = undefined;
+    const head = this.#queue!.head;
+    if (head !== null) this.#arm(head.at - this.#clock.now());
+  }
+}
+
+/** Options of `KeyedRateLimiter`. */
+export interface KeyedRateLimiterOptions extends RateLimiterOptions {
+  /**
+   * The most keys held at once (default `Infinity`). Past it, a new key
+   * evicts an idle key, or failing one, the key least recently added or
+   * found busy, which then starts over with a full bucket.
+   */
+  maxKeys?: number;
+  /**
+   * Milliseconds after its last admitted event that a key is forgotten even
+   * though its bucket is not full yet (default `Infinity`: only when full).
+   */
+  idleMs?: number;
+}
+
+// Keys examined from the oldest end on each insertion.
+const SWEEP = 4;
+
+/**
+ * One token bucket per key (user, IP, tenant), all with the same `rate`
+ * and `burst`: each key gets what a `RateLimiter` of its own would give.
+ *
+ * Keys cost memory only while they matter. A key is idle once its bucket
+ * would be full again and nobody waits on it; forgetting it then changes no
+ * answer, since a new key starts full. Idle keys are evicted lazily, a few
+ * at each new key, oldest first; no timer runs. `idleMs` forgets keys
+ * sooner, and `maxKeys` bounds how many are held at all.
+ *
+ * @example Per-user limits
+ * ```ts
+ * import { KeyedRateLimiter } from 'weft';
+ * import { TestClock } from 'weft/testing';
+ * const clock = new TestClock();
+ * const limits = new KeyedRateLimiter({ rate: 1, burst: 2, clock });
+ * [limits.allow('ann'), limits.allow('ann'), limits.allow('ann')]; // => [true, true, false]
+ * limits.allow('bob'); // => true
+ * await clock.advance(1000);
+ * limits.allow('ann'); // => true
+ * ```
+ * @example Memory stays bounded
+ * ```ts
+ * import { KeyedRateLimiter } from 'weft';
+ * const limits = new KeyedRateLimiter({ rate: 1, burst: 1, maxKeys: 100 });
+ * for (let i = 0; i < 10_000; i++) limits.allow(`ip-${i}`);
+ * limits.size; // => 100
+ * ```
+ * @see RateLimiter
+ */
+export class KeyedRateLimiter {
+  #rate: number;
+  #burst: number;
+  #clock: Clock;
+  #maxKeys: number;
+  #idleMs: number;
+  #keys = new Map<string, RateLimiter>();
+
+  /**
+   * @throws TypeError if `opts` or a field has the wrong type.
+   * @throws RangeError if `rate`, `burst`, `maxKeys` (an integer >= 1) or
+   * `idleMs` is out of range.
+   */
+  constructor(opts: KeyedRateLimiterOptions) {
+    const op = 'KeyedRateLimiter';
+    checkOpts(opts, op);
+    if (opts === undefined) throw new TypeError(`${op}: \`opts\` must be an object, got undefined`);
+    this.#rate = checkNumber(opts.rate, op, 'rate');
+    this.#burst = checkInt(opts.burst, op, 'burst');
+    this.#clock = checkClock(opts.clock, op, systemClock);
+    this.#maxKeys =
+      opts.maxKeys === undefined
+        ? Number.POSITIVE_INFINITY
+        : checkInt(opts.maxKeys, op, 'maxKeys', 1, Number.POSITIVE_INFINITY);
+    this.#idleMs = opts.idleMs === undefined ? Number.POSITIVE_INFINITY : checkMs(opts.idleMs, op, 'idleMs', true);
+  }
+
+  /** Number of keys held now. */
+  get size(): number {
+    return this.#keys.size;
+  }
+
+  /**
+   * `RateLimiter.allow` on `key`'s bucket: takes `n` tokens (default 1) if
+   * they are there now.
+   *
+   * @throws TypeError if `key` is not a string.
+   * @throws RangeError if `n` is not an integer >= 0.
+   */
+  allow(key: string, n?: number): boolean {
+    return this.#get(key, 'KeyedRateLimiter.allow').allow(n);
+  }
+
+  /**
+   * `RateLimiter.wait` on `key`'s bucket: waits until `n` tokens (default 1)
+   * of that key are the caller's, in call order per key.
+   *
+   * **Cancellation**: as `RateLimiter.wait`: an abort rejects with
+   * `signal.reason`, gives back what it reserved and leaves nothing behind.
+   *
+   * @throws TypeError if `key` is not a string, or `opts` has the wrong type.
+   * @throws RangeError if `n` is not an integer >= 0 or exceeds `burst` at a finite rate.
+   * @example
+   * ```ts
+   * import { KeyedRateLimiter } from 'weft';
+   * import { TestClock } from 'weft/testing';
+   * const clock = new TestClock();
+   * const limits = new KeyedRateLimiter({ rate: 10, burst: 1, clock });
+   * await limits.wait('ann');
+   * const next = limits.wait('ann').then(() => clock.now());
+   * await limits.wait('bob'); // another key does not wait
+   * await clock.advance(100);
+   * await next; // => 100
+   * ```
+   */
+  wait(key: string, n?: number, opts?: { signal?: AbortSignal }): Promise<void> {
+    return this.#get(key, 'KeyedRateLimiter.wait').wait(n, opts);
+  }
+
+  #get(key: string, op: string): RateLimiter {
+    const lim = this.#keys.get(key);
+    if (lim !== undefined) return lim;
+    if (typeof key !== 'string') throw new TypeError(`${op}: \`key\` must be a string, got ${typeof key}`);
+    this.#sweep();
+    const fresh = new RateLimiter({ rate: this.#rate, burst: this.#burst, clock: this.#clock });
+    this.#keys.set(key, fresh);
+    return fresh;
+  }
+
+  // Looks at a few keys from the oldest end: an idle one is dropped, a busy
+  // one goes to the young end (a second chance, without reordering the map
+  // on every call). Past maxKeys, the oldest key goes whatever its state.
+  #sweep(): void {
+    const keys = this.#keys;
+    if (keys.size === 0) return;
+    const now = this.#clock.now();
+    let budget = keys.size >= this.#maxKeys ? SWEEP * 2 : SWEEP;
+    for (const [key, lim] of keys) {
+      if (budget-- === 0) break;
+      keys.delete(key);
+      if (!this.#idle(lim, now)) keys.set(key, lim);
+    }
+    while (keys.size >= this.#maxKeys) keys.delete(keys.keys().next().value!);
+  }
+
+  #idle(lim: RateLimiter, now: number): boolean {
+    if (lim.waiting !== 0) return false;
+    if (lim.tokens() >= this.#burst) return true;
+    return now - lastOf(lim) >= this.#idleMs;
+  }
+}
