@@ -101,7 +101,7 @@ class Booking implements Reservation {
 
   get delay(): number {
     const d = this.#at - this.#clock.now();
-    return d > 0 ? d : 0;
+    return Math.max(d, 0);
   }
 
   cancel(): void {
@@ -392,7 +392,7 @@ export class RateLimiter {
     const last = this.#last;
     if (now <= last) return this.#tokens;
     const tokens = this.#tokens + ((now - last) * this.#rate) / 1000;
-    return tokens > this.#burst ? this.#burst : tokens;
+    return Math.min(tokens, this.#burst);
   }
 
   #sync(): void {
