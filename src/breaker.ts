@@ -1,2 +1,405 @@
-// Filled in by its issue.
-export {};
+/**
+ * Package breaker provides a circuit breaker, after sony/gobreaker v2: a
+ * state machine that stops sending requests to a dependency that keeps
+ * failing, lets a few through after a while to see whether it recovered,
+ * and resumes when they succeed. It adds a sliding-window failure rate and
+ * a growing open time to gobreaker's rules.
+ *
+ * Every transition is computed from the `clock` when the breaker is used or
+ * read, as gobreaker's `currentState` does: no timer ever runs.
+ */
+import { type Clock, systemClock } from './clock.js';
+import { WeftError } from './internal/errors.js';
+import { checkClock } from './internal/timer.js';
+import { checkInt, checkMs, checkNumber, checkOptFn, checkOpts, checkString } from './internal/validate.js';
+import { FailureWindow } from './internal/window.js';
+
+/** The three states of a `CircuitBreaker`. */
+export type CircuitState = 'closed' | 'open' | 'half-open';
+
+/**
+ * The requests of the current generation and their outcomes (gobreaker's
+ * `Counts`). A new generation, with zero counts, starts at every change of
+ * state and at every `interval` while closed.
+ */
+export interface Counts {
+  /** Requests admitted. */
+  requests: number;
+  totalSuccesses: number;
+  totalFailures: number;
+  /** Successes since the last failure. */
+  consecutiveSuccesses: number;
+  /** Failures since the last success. */
+  consecutiveFailures: number;
+}
+
+/** Options of `CircuitBreaker`; every field is optional. */
+export interface CircuitBreakerOptions {
+  /** Passed to `onStateChange` and used in error messages (default `''`). */
+  name?: string;
+  /** Requests admitted while half-open, and successes in a row that close it (default 1). */
+  maxRequests?: number;
+  /** Milliseconds after which the closed-state counts start over; 0 = never (default 0). */
+  interval?: number;
+  /** Milliseconds open before going half-open (default 60_000). */
+  timeout?: number;
+  /** Called with the counts after each failure while closed; true trips (default: `consecutiveFailures > 5`). */
+  readyToTrip?: (counts: Counts) => boolean;
+  /** Called with each error `fn` throws or rejects with; true counts it as a success (default: every error is a failure). */
+  isSuccessful?: (err: unknown) => boolean;
+  /** Called at each change of state, synchronously, by the call that caused it. */
+  onStateChange?: (name: string, from: CircuitState, to: CircuitState) => void;
+  /**
+   * Also trip on the failure rate over the last `ms` milliseconds, counted in
+   * `buckets` slices (default 10), once `minRequests` requests (default 10)
+   * were seen in the window: trips when failures / requests >= `failureRate`.
+   */
+  window?: { ms: number; buckets?: number; minRequests?: number; failureRate: number };
+  /** Each re-trip from half-open multiplies the open time by `multiplier`, up to `maxTimeout` ms. */
+  backoff?: { multiplier: number; maxTimeout: number };
+  /** Source of time (default `systemClock`). */
+  clock?: Clock;
+}
+
+/**
+ * Rejection of `CircuitBreaker.execute` while the breaker is open: the
+ * request was not sent (gobreaker's `ErrOpenState`). `retryAfter` tells
+ * how many milliseconds remain until the breaker lets a trial through.
+ */
+export class CircuitOpenError extends WeftError {
+  readonly code = 'ERR_CIRCUIT_OPEN' as const;
+  /** Milliseconds until the breaker goes half-open. */
+  readonly retryAfter: number;
+
+  constructor(message: string, retryAfter: number) {
+    super(message);
+    this.retryAfter = retryAfter;
+  }
+}
+
+/**
+ * Rejection of `CircuitBreaker.execute` while the breaker is half-open and
+ * has already admitted its `maxRequests` trial requests (gobreaker's
+ * `ErrTooManyRequests`). The request was not sent.
+ */
+export class TooManyRequestsError extends WeftError {
+  readonly code = 'ERR_TOO_MANY_REQUESTS' as const;
+}
+
+const defaultReadyToTrip = (c: Counts): boolean => c.consecutiveFailures > 5;
+const defaultIsSuccessful = (): boolean => false;
+
+/**
+ * A circuit breaker with sony/gobreaker's state machine:
+ * - **closed**: requests go through; after each failure `readyToTrip(counts)`
+ *   decides whether to trip to open, and so does the failure rate of `window`
+ *   when set. With `interval`, the counts start over every `interval` ms.
+ * - **open**: `execute` rejects at once with `CircuitOpenError`, without
+ *   calling `fn`, for `timeout` ms; then the breaker is half-open.
+ * - **half-open**: the next `maxRequests` requests go through, the others
+ *   reject with `TooManyRequestsError`; `maxRequests` successes in a row
+ *   close the breaker, and any failure opens it again. With `backoff`, each
+ *   such re-trip multiplies the open time by `multiplier` (up to
+ *   `maxTimeout`); closing brings it back to `timeout`.
+ *
+ * Counts belong to a generation, which changes with every state and
+ * interval: a result that arrives after its generation ended is ignored.
+ * `execute` settles as `fn` does, whatever the breaker counted: an error that
+ * `isSuccessful` accepts still rejects. Nothing waits and no timer runs:
+ * rejections are immediate, and the states follow from the clock.
+ *
+ * @example Tripping and recovering
+ * ```ts
+ * import { CircuitBreaker } from 'weft';
+ * import { TestClock } from 'weft/testing';
+ * const clock = new TestClock();
+ * const changes: string[] = [];
+ * const cb = new CircuitBreaker({
+ *   name: 'api',
+ *   timeout: 1000,
+ *   readyToTrip: (c) => c.consecutiveFailures >= 2,
+ *   onStateChange: (name, from, to) => changes.push(`${name}: ${from} -> ${to}`),
+ *   clock,
+ * });
+ * const boom = () => Promise.reject(new Error('down'));
+ * await cb.execute(boom).catch((e) => e.message); // => 'down'
+ * await cb.execute(boom).catch((e) => e.message); // => 'down'
+ * cb.state; // => 'open'
+ * await cb.execute(() => 'ok').catch((e) => e.code); // => 'ERR_CIRCUIT_OPEN'
+ * await clock.advance(1000);
+ * await cb.execute(() => 'ok'); // => 'ok'
+ * changes; // => ['api: closed -> open', 'api: open -> half-open', 'api: half-open -> closed']
+ * ```
+ * @example Tripping on a failure rate
+ * ```ts
+ * import { CircuitBreaker } from 'weft';
+ * import { TestClock } from 'weft/testing';
+ * const clock = new TestClock();
+ * const cb = new CircuitBreaker({ window: { ms: 10_000, minRequests: 4, failureRate: 0.5 }, clock });
+ * await cb.execute(() => 1);
+ * await cb.execute(() => 2);
+ * await cb.execute(() => { throw new Error('x'); }).catch(() => {});
+ * cb.state; // => 'closed'
+ * await cb.execute(() => { throw new Error('y'); }).catch(() => {});
+ * cb.state; // => 'open'
+ * ```
+ * @example With retry: stop at an open breaker
+ * ```ts
+ * import { CircuitBreaker, retry } from 'weft';
+ * import { TestClock } from 'weft/testing';
+ * const clock = new TestClock();
+ * const cb = new CircuitBreaker({ readyToTrip: (c) => c.consecutiveFailures >= 2, clock });
+ * let calls = 0;
+ * const call = () => cb.execute(() => { calls++; throw new Error('down'); });
+ * const outcome = retry(call, {
+ *   attempts: 5,
+ *   backoff: { jitter: 'none' },
+ *   retryIf: (err: any) => err.code !== 'ERR_CIRCUIT_OPEN',
+ *   clock,
+ * }).catch((err) => err.code);
+ * await clock.runAll();
+ * await outcome; // => 'ERR_CIRCUIT_OPEN'
+ * calls; // => 2
+ * ```
+ * @see retry
+ */
+export class CircuitBreaker {
+  /** The name given in the options. */
+  readonly name: string;
+  readonly #maxRequests: number;
+  readonly #interval: number;
+  readonly #timeout: number;
+  readonly #readyToTrip: (counts: Counts) => boolean;
+  readonly #isSuccessful: (err: unknown) => boolean;
+  readonly #onStateChange: ((name: string, from: CircuitState, to: CircuitState) => void) | undefined;
+  readonly #clock: Clock;
+  readonly #window: FailureWindow | null = null;
+  readonly #minRequests: number = 0;
+  readonly #failureRate: number = 0;
+  readonly #multiplier: number = 1;
+  readonly #maxTimeout: number;
+
+  #state: CircuitState = 'closed';
+  #generation = 0;
+  // When the current state ends by itself: the end of the interval while
+  // closed, of the open time while open; Infinity when it does not.
+  #expiry = Number.POSITIVE_INFINITY;
+  #openTime: number;
+  #requests = 0;
+  #totalSuccesses = 0;
+  #totalFailures = 0;
+  #consecutiveSuccesses = 0;
+  #consecutiveFailures = 0;
+
+  /**
+   * @throws TypeError if `opts` or a field has the wrong type.
+   * @throws RangeError if a number is out of range: `maxRequests` an integer
+   * >= 1; `interval`, `timeout` ms >= 0; `window.ms` > 0; `window.buckets`
+   * an integer from 1 to 1000; `window.minRequests` an integer >= 1;
+   * `window.failureRate` from 0 to 1; `backoff.multiplier` >= 1;
+   * `backoff.maxTimeout` >= `timeout`.
+   */
+  constructor(opts?: CircuitBreakerOptions) {
+    const op = 'CircuitBreaker';
+    const o = checkOpts(opts, op) ?? {};
+    this.name = o.name === undefined ? '' : checkString(o.name, op, 'name');
+    this.#maxRequests = o.maxRequests === undefined ? 1 : checkInt(o.maxRequests, op, 'maxRequests', 1);
+    this.#interval = o.interval === undefined ? 0 : checkMs(o.interval, op, 'interval');
+    this.#timeout = o.timeout === undefined ? 60_000 : checkMs(o.timeout, op, 'timeout');
+    this.#readyToTrip = checkOptFn(o.readyToTrip, op, 'readyToTrip') ?? defaultReadyToTrip;
+    this.#isSuccessful = checkOptFn(o.isSuccessful, op, 'isSuccessful') ?? defaultIsSuccessful;
+    this.#onStateChange = checkOptFn(o.onStateChange, op, 'onStateChange');
+    this.#clock = checkClock(o.clock, op, systemClock);
+    this.#openTime = this.#maxTimeout = this.#timeout;
+    const w = checkOpts(o.window, op, 'window');
+    if (w !== undefined) {
+      const ms = checkMs(w.ms, op, 'window.ms');
+      if (ms === 0) throw new RangeError(`${op}: \`window.ms\` must be a finite number of milliseconds > 0, got 0`);
+      const buckets = w.buckets === undefined ? 10 : checkInt(w.buckets, op, 'window.buckets', 1, 1000);
+      this.#minRequests = w.minRequests === undefined ? 10 : checkInt(w.minRequests, op, 'window.minRequests', 1);
+      this.#failureRate = checkNumber(w.failureRate, op, 'window.failureRate', 0, 1);
+      this.#window = new FailureWindow(ms, buckets, this.#clock.now());
+    }
+    const b = checkOpts(o.backoff, op, 'backoff');
+    if (b !== undefined) {
+      this.#multiplier = checkNumber(b.multiplier, op, 'backoff.multiplier', 1);
+      this.#maxTimeout = checkNumber(b.maxTimeout, op, 'backoff.maxTimeout', this.#timeout);
+    }
+    this.#newGeneration(this.#clock.now());
+  }
+
+  /** The current state, brought up to date with the clock (which may move open to half-open). */
+  get state(): CircuitState {
+    if (this.#expiry !== Number.POSITIVE_INFINITY) this.#tick(this.#clock.now());
+    return this.#state;
+  }
+
+  /** A copy of the current generation's counts, brought up to date with the clock. */
+  get counts(): Counts {
+    if (this.#expiry !== Number.POSITIVE_INFINITY) this.#tick(this.#clock.now());
+    return this.#snapshot();
+  }
+
+  /**
+   * Runs `fn` if the breaker admits the request, and settles as `fn` does.
+   * A value or a fulfilled promise counts as a success; a throw or a
+   * rejection is passed to `isSuccessful`, and counts as a failure unless
+   * it returns true. The outcome is ignored if the breaker changed
+   * generation meanwhile. A synchronous result is counted at once.
+   *
+   * Rejects with `CircuitOpenError` (`ERR_CIRCUIT_OPEN`) while open, and
+   * `TooManyRequestsError` (`ERR_TOO_MANY_REQUESTS`) while half-open once
+   * `maxRequests` trials are admitted, at once and without calling `fn`.
+   * Otherwise rejects with what `fn` threw or rejected with, as it is.
+   *
+   * @throws TypeError if `fn` is not a function.
+   * @example
+   * ```ts
+   * import { CircuitBreaker } from 'weft';
+   * const cb = new CircuitBreaker({ isSuccessful: (err: any) => err.status === 404 });
+   * await cb.execute(async () => 42); // => 42
+   * await cb.execute(() => Promise.reject({ status: 404 })).catch((e) => e.status); // => 404
+   * cb.counts; // => { requests: 2, totalSuccesses: 2, totalFailures: 0, consecutiveSuccesses: 2, consecutiveFailures: 0 }
+   * ```
+   */
+  execute<T>(fn: () => T | Promise<T>): Promise<T> {
+    if (typeof fn !== 'function')
+      throw new TypeError(`CircuitBreaker.execute: \`fn\` must be a function, got ${typeof fn}`);
+    if (this.#expiry !== Number.POSITIVE_INFINITY) this.#tick(this.#clock.now());
+    if (this.#state !== 'closed') {
+      const refused = this.#refuse();
+      if (refused !== null) return Promise.reject(refused);
+    }
+    this.#requests++;
+    const gen = this.#generation;
+    let result: T | Promise<T>;
+    try {
+      result = fn();
+    } catch (err) {
+      this.#settleError(gen, err);
+      return Promise.reject(err);
+    }
+    if (result instanceof Promise || (result !== null && typeof (result as any)?.then === 'function')) {
+      return this.#track(gen, result as Promise<T>);
+    }
+    this.#success(gen);
+    return Promise.resolve(result);
+  }
+
+  async #track<T>(gen: number, pending: Promise<T>): Promise<T> {
+    let value: T;
+    try {
+      value = await pending;
+    } catch (err) {
+      this.#settleError(gen, err);
+      throw err;
+    }
+    this.#success(gen);
+    return value;
+  }
+
+  // gobreaker's beforeRequest, past the closed fast path.
+  #refuse(): Error | null {
+    const name = this.name === '' ? 'circuit breaker' : `circuit breaker "${this.name}"`;
+    if (this.#state === 'open') {
+      const left = this.#expiry - this.#clock.now();
+      return new CircuitOpenError(`${name} is open`, left > 0 ? left : 0);
+    }
+    if (this.#requests >= this.#maxRequests) {
+      return new TooManyRequestsError(
+        `${name} is half-open and has admitted its ${this.#maxRequests} trial request(s)`,
+      );
+    }
+    return null;
+  }
+
+  #settleError(gen: number, err: unknown): void {
+    if (this.#isSuccessful(err)) this.#success(gen);
+    else this.#failure(gen);
+  }
+
+  // gobreaker's afterRequest + onSuccess.
+  #success(gen: number): void {
+    if (this.#expiry !== Number.POSITIVE_INFINITY) this.#tick(this.#clock.now());
+    if (gen !== this.#generation) return;
+    this.#totalSuccesses++;
+    this.#consecutiveSuccesses++;
+    this.#consecutiveFailures = 0;
+    if (this.#state === 'closed') {
+      this.#window?.record(this.#clock.now(), false);
+    } else if (this.#state === 'half-open' && this.#consecutiveSuccesses >= this.#maxRequests) {
+      this.#toClosed(this.#clock.now());
+    }
+  }
+
+  // gobreaker's afterRequest + onFailure.
+  #failure(gen: number): void {
+    if (this.#expiry !== Number.POSITIVE_INFINITY) this.#tick(this.#clock.now());
+    if (gen !== this.#generation) return;
+    this.#totalFailures++;
+    this.#consecutiveFailures++;
+    this.#consecutiveSuccesses = 0;
+    if (this.#state === 'half-open') {
+      this.#toOpen(this.#clock.now(), true);
+    } else if (this.#state === 'closed') {
+      const now = this.#clock.now();
+      const w = this.#window;
+      if (w !== null) w.record(now, true);
+      if (this.#readyToTrip(this.#snapshot()) || (w !== null && this.#rateTrips(w, now))) this.#toOpen(now, false);
+    }
+  }
+
+  #rateTrips(w: FailureWindow, now: number): boolean {
+    const requests = w.requests(now);
+    return requests >= this.#minRequests && w.failures(now) / requests >= this.#failureRate;
+  }
+
+  // gobreaker's currentState: the transitions that time makes.
+  #tick(now: number): void {
+    if (now < this.#expiry) return;
+    if (this.#state === 'open') this.#toHalfOpen(now);
+    else if (this.#state === 'closed') this.#newGeneration(now);
+  }
+
+  #toOpen(now: number, fromHalfOpen: boolean): void {
+    if (fromHalfOpen) this.#openTime = Math.min(this.#maxTimeout, this.#openTime * this.#multiplier);
+    this.#enter('open', now);
+  }
+
+  #toHalfOpen(now: number): void {
+    this.#enter('half-open', now);
+  }
+
+  #toClosed(now: number): void {
+    this.#openTime = this.#timeout;
+    this.#window?.clear(now);
+    this.#enter('closed', now);
+  }
+
+  #enter(to: CircuitState, now: number): void {
+    const from = this.#state;
+    this.#state = to;
+    this.#newGeneration(now);
+    this.#onStateChange?.(this.name, from, to);
+  }
+
+  #newGeneration(now: number): void {
+    this.#generation++;
+    this.#requests = this.#totalSuccesses = this.#totalFailures = 0;
+    this.#consecutiveSuccesses = this.#consecutiveFailures = 0;
+    const state = this.#state;
+    if (state === 'open') this.#expiry = now + this.#openTime;
+    else if (state === 'closed' && this.#interval > 0) this.#expiry = now + this.#interval;
+    else this.#expiry = Number.POSITIVE_INFINITY;
+  }
+
+  #snapshot(): Counts {
+    return {
+      requests: this.#requests,
+      totalSuccesses: this.#totalSuccesses,
+      totalFailures: this.#totalFailures,
+      consecutiveSuccesses: this.#consecutiveSuccesses,
+      consecutiveFailures: this.#consecutiveFailures,
+    };
+  }
+}

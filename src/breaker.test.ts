@@ -1,0 +1,367 @@
+// The intent of sony/gobreaker v2's gobreaker_test.go, on virtual time.
+
+import { describe, expect, it } from 'vitest';
+import { CircuitBreaker, type CircuitBreakerOptions, type CircuitState, type Counts } from 'weft';
+import { TestClock, trackLeaks } from 'weft/testing';
+
+const s = 1000;
+
+function counts(requests: number, ts: number, tf: number, cs: number, cf: number): Counts {
+  return {
+    requests,
+    totalSuccesses: ts,
+    totalFailures: tf,
+    consecutiveSuccesses: cs,
+    consecutiveFailures: cf,
+  };
+}
+
+const succeed = (cb: CircuitBreaker) => cb.execute(() => true);
+/** Resolves with the error's code when the breaker refused, or 'ran' when fn ran and failed. */
+const fail = (cb: CircuitBreaker) =>
+  cb
+    .execute(() => Promise.reject(new Error('fail')))
+    .then(
+      () => 'resolved',
+      (e) => (e.message === 'fail' ? 'ran' : e.code),
+    );
+const refusal = (cb: CircuitBreaker) =>
+  cb
+    .execute(() => true)
+    .then(
+      () => 'ran',
+      (e) => e.code,
+    );
+
+function deferred<T>() {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+function custom(clock: TestClock, changes: string[] = [], extra: CircuitBreakerOptions = {}) {
+  return new CircuitBreaker({
+    name: 'cb',
+    maxRequests: 3,
+    interval: 30 * s,
+    timeout: 90 * s,
+    readyToTrip: (c) => c.requests >= 3 && c.totalFailures / c.requests >= 0.6,
+    onStateChange: (name, from, to) => changes.push(`${name} ${from}->${to}`),
+    clock,
+    ...extra,
+  });
+}
+
+describe('CircuitBreaker', () => {
+  it('has gobreaker defaults: unnamed, closed, zero counts (TestNewCircuitBreaker)', () => {
+    const cb = new CircuitBreaker();
+    expect(cb.name).toBe('');
+    expect(cb.state).toBe('closed');
+    expect(cb.counts).toEqual(counts(0, 0, 0, 0, 0));
+  });
+
+  it('trips after more than 5 consecutive failures and recovers after the timeout (TestDefaultCircuitBreaker)', async () => {
+    const clock = new TestClock();
+    const cb = new CircuitBreaker({ clock });
+    for (let i = 0; i < 5; i++) expect(await fail(cb)).toBe('ran');
+    expect(cb.state).toBe('closed');
+    expect(cb.counts).toEqual(counts(5, 0, 5, 0, 5));
+
+    await succeed(cb);
+    expect(cb.counts).toEqual(counts(6, 1, 5, 1, 0));
+    expect(await fail(cb)).toBe('ran');
+    expect(cb.counts).toEqual(counts(7, 1, 6, 0, 1));
+
+    // closed -> open
+    for (let i = 0; i < 5; i++) expect(await fail(cb)).toBe('ran');
+    expect(cb.state).toBe('open');
+    expect(cb.counts).toEqual(counts(0, 0, 0, 0, 0));
+    expect(await refusal(cb)).toBe('ERR_CIRCUIT_OPEN');
+    expect(await fail(cb)).toBe('ERR_CIRCUIT_OPEN');
+    expect(cb.counts).toEqual(counts(0, 0, 0, 0, 0));
+
+    await clock.advance(59 * s);
+    expect(cb.state).toBe('open');
+    // open -> half-open
+    await clock.advance(1 * s);
+    expect(cb.state).toBe('half-open');
+    // half-open -> open
+    expect(await fail(cb)).toBe('ran');
+    expect(cb.state).toBe('open');
+    expect(cb.counts).toEqual(counts(0, 0, 0, 0, 0));
+    // open -> half-open -> closed
+    await clock.advance(60 * s);
+    expect(cb.state).toBe('half-open');
+    await succeed(cb);
+    expect(cb.state).toBe('closed');
+    expect(cb.counts).toEqual(counts(0, 0, 0, 0, 0));
+    expect(clock.pending).toBe(0);
+  });
+
+  it('resets counts each interval, trips on a custom rule and closes after maxRequests successes (TestCustomCircuitBreaker)', async () => {
+    const clock = new TestClock();
+    const changes: string[] = [];
+    const cb = custom(clock, changes);
+    expect(cb.name).toBe('cb');
+    for (let i = 0; i < 5; i++) {
+      await succeed(cb);
+      await fail(cb);
+    }
+    expect(cb.state).toBe('closed');
+    expect(cb.counts).toEqual(counts(10, 5, 5, 0, 1));
+
+    await clock.advance(29 * s);
+    await succeed(cb);
+    expect(cb.counts).toEqual(counts(11, 6, 5, 1, 0));
+
+    await clock.advance(1 * s); // the interval is over
+    await fail(cb);
+    expect(cb.state).toBe('closed');
+    expect(cb.counts).toEqual(counts(1, 0, 1, 0, 1));
+
+    // closed -> open: 2 failures of 3 >= 0.6
+    await succeed(cb);
+    await fail(cb);
+    expect(cb.state).toBe('open');
+    expect(changes.at(-1)).toBe('cb closed->open');
+
+    await clock.advance(90 * s);
+    expect(cb.state).toBe('half-open');
+    expect(changes.at(-1)).toBe('cb open->half-open');
+
+    await succeed(cb);
+    await succeed(cb);
+    expect(cb.state).toBe('half-open');
+    expect(cb.counts).toEqual(counts(2, 2, 0, 2, 0));
+
+    // The third trial is admitted and is slow; a fourth is refused.
+    const slow = deferred<boolean>();
+    const third = cb.execute(() => slow.promise);
+    expect(cb.counts).toEqual(counts(3, 2, 0, 2, 0));
+    expect(await refusal(cb)).toBe('ERR_TOO_MANY_REQUESTS');
+    slow.resolve(true);
+    expect(await third).toBe(true);
+    expect(cb.state).toBe('closed');
+    expect(cb.counts).toEqual(counts(0, 0, 0, 0, 0));
+    expect(changes).toEqual(['cb closed->open', 'cb open->half-open', 'cb half-open->closed']);
+  });
+
+  it('ignores a result that arrives after its generation ended', async () => {
+    const clock = new TestClock();
+    const cb = new CircuitBreaker({ readyToTrip: (c) => c.consecutiveFailures >= 1, timeout: 1000, clock });
+    const slow = deferred<string>();
+    const late = cb.execute(() => slow.promise);
+    await fail(cb);
+    expect(cb.state).toBe('open');
+    slow.reject(new Error('late'));
+    await expect(late).rejects.toThrow('late');
+    // The late failure did not count in the open generation (and could not re-open or extend it).
+    await clock.advance(1000);
+    expect(cb.state).toBe('half-open');
+    expect(cb.counts).toEqual(counts(0, 0, 0, 0, 0));
+  });
+
+  it('ignores a success that arrives after the interval started a new generation', async () => {
+    const clock = new TestClock();
+    const cb = new CircuitBreaker({ interval: 1000, clock });
+    const slow = deferred<string>();
+    const late = cb.execute(() => slow.promise);
+    await clock.advance(1000);
+    await succeed(cb);
+    slow.resolve('x');
+    await late;
+    expect(cb.counts).toEqual(counts(1, 1, 0, 1, 0));
+  });
+
+  it('admits at most maxRequests while half-open and re-opens on any failure', async () => {
+    const clock = new TestClock();
+    const cb = new CircuitBreaker({ maxRequests: 2, timeout: 10, readyToTrip: () => true, clock });
+    await fail(cb);
+    await clock.advance(10);
+    const a = deferred<number>();
+    const b = deferred<number>();
+    let ran = 0;
+    const pa = cb.execute(() => (ran++, a.promise));
+    const pb = cb.execute(() => (ran++, b.promise));
+    expect(await refusal(cb)).toBe('ERR_TOO_MANY_REQUESTS');
+    expect(ran).toBe(2);
+    a.reject(new Error('no'));
+    await pa.catch(() => {});
+    expect(cb.state).toBe('open');
+    b.resolve(1);
+    await pb;
+    expect(cb.state).toBe('open');
+  });
+
+  it('rejects with the error of fn even when isSuccessful counts it a success', async () => {
+    const cb = new CircuitBreaker({ isSuccessful: (e) => (e as Error).message === 'not found' });
+    const err = new Error('not found');
+    await expect(cb.execute(() => Promise.reject(err))).rejects.toBe(err);
+    expect(cb.counts).toEqual(counts(1, 1, 0, 1, 0));
+  });
+
+  it('counts a synchronous throw as a failure and rejects with it', async () => {
+    const cb = new CircuitBreaker();
+    const err = new Error('sync');
+    const p = cb.execute(() => {
+      throw err;
+    });
+    expect(cb.counts).toEqual(counts(1, 0, 1, 0, 1));
+    await expect(p).rejects.toBe(err);
+  });
+
+  it('counts a synchronous value at once and resolves with it', async () => {
+    const cb = new CircuitBreaker();
+    const p = cb.execute(() => 7);
+    expect(cb.counts).toEqual(counts(1, 1, 0, 1, 0));
+    expect(await p).toBe(7);
+  });
+
+  it('fails fast while open: fn is not called, no timer, and retryAfter tells the time left', async () => {
+    using leaks = trackLeaks();
+    const clock = new TestClock();
+    const cb = new CircuitBreaker({ readyToTrip: () => true, timeout: 5000, clock });
+    await fail(cb);
+    await clock.advance(1200);
+    let called = false;
+    const err = await cb
+      .execute(() => {
+        called = true;
+      })
+      .catch((e) => e);
+    expect(called).toBe(false);
+    expect(err).toMatchObject({ name: 'CircuitOpenError', code: 'ERR_CIRCUIT_OPEN', retryAfter: 3800 });
+    expect(clock.pending).toBe(0);
+    expect(leaks.check()).toEqual({ waiters: 0, timers: 0, listeners: 0, details: [] });
+  });
+
+  it('names itself in its errors', async () => {
+    const cb = new CircuitBreaker({ name: 'payments', readyToTrip: () => true, clock: new TestClock() });
+    await fail(cb);
+    await expect(cb.execute(() => 1)).rejects.toThrow('circuit breaker "payments" is open');
+  });
+
+  it('calls onStateChange with the name and both states, once per change', async () => {
+    const clock = new TestClock();
+    const seen: [string, CircuitState, CircuitState][] = [];
+    const cb = new CircuitBreaker({
+      name: 'x',
+      timeout: 1,
+      readyToTrip: () => true,
+      onStateChange: (...args) => seen.push(args),
+      clock,
+    });
+    await fail(cb);
+    await clock.advance(1);
+    void cb.state;
+    void cb.state;
+    expect(seen).toEqual([
+      ['x', 'closed', 'open'],
+      ['x', 'open', 'half-open'],
+    ]);
+  });
+
+  describe('window', () => {
+    it('trips on the failure rate once minRequests are in the window', async () => {
+      const clock = new TestClock();
+      const cb = new CircuitBreaker({
+        readyToTrip: () => false,
+        window: { ms: 10_000, minRequests: 10, failureRate: 0.5 },
+        clock,
+      });
+      for (let i = 0; i < 4; i++) await fail(cb);
+      for (let i = 0; i < 5; i++) await succeed(cb);
+      expect(cb.state).toBe('closed'); // 9 requests < minRequests
+      await fail(cb); // 5 of 10
+      expect(cb.state).toBe('open');
+    });
+
+    it('forgets outcomes older than the window, bucket by bucket', async () => {
+      const clock = new TestClock();
+      const cb = new CircuitBreaker({
+        readyToTrip: () => false,
+        window: { ms: 10_000, buckets: 10, minRequests: 4, failureRate: 0.5 },
+        clock,
+      });
+      await fail(cb);
+      await fail(cb);
+      await fail(cb);
+      await clock.advance(10_000); // those three fell out of the window
+      await succeed(cb);
+      await succeed(cb);
+      await succeed(cb);
+      await fail(cb); // 1 of 4
+      expect(cb.state).toBe('closed');
+      await clock.advance(5_000);
+      await fail(cb); // 2 of 5
+      expect(cb.state).toBe('closed');
+      await fail(cb); // 3 of 6
+      expect(cb.state).toBe('open');
+    });
+
+    it('starts empty again when the breaker closes', async () => {
+      const clock = new TestClock();
+      const cb = new CircuitBreaker({
+        readyToTrip: () => false,
+        timeout: 100,
+        window: { ms: 60_000, minRequests: 2, failureRate: 0.5 },
+        clock,
+      });
+      await fail(cb);
+      await fail(cb);
+      expect(cb.state).toBe('open');
+      await clock.advance(100);
+      await succeed(cb);
+      expect(cb.state).toBe('closed');
+      await fail(cb); // 1 request in the new window: below minRequests
+      expect(cb.state).toBe('closed');
+    });
+  });
+
+  describe('backoff', () => {
+    it('multiplies the open time at each re-trip from half-open, up to maxTimeout, and resets it on close', async () => {
+      const clock = new TestClock();
+      const cb = new CircuitBreaker({
+        timeout: 1000,
+        readyToTrip: () => true,
+        backoff: { multiplier: 2, maxTimeout: 3000 },
+        clock,
+      });
+      const openFor = async () => {
+        const start = clock.now();
+        while (cb.state === 'open') await clock.advance(100);
+        return clock.now() - start;
+      };
+      await fail(cb);
+      expect(await openFor()).toBe(1000);
+      await fail(cb);
+      expect(await openFor()).toBe(2000);
+      await fail(cb);
+      expect(await openFor()).toBe(3000);
+      await fail(cb);
+      expect(await openFor()).toBe(3000);
+      await succeed(cb);
+      expect(cb.state).toBe('closed');
+      await fail(cb);
+      expect(await openFor()).toBe(1000);
+    });
+  });
+
+  it('rejects bad options with a message naming the field', () => {
+    expect(() => new CircuitBreaker({ maxRequests: 0 })).toThrow(/`maxRequests` must be an integer >= 1, got 0/);
+    expect(() => new CircuitBreaker({ timeout: -1 })).toThrow(RangeError);
+    expect(() => new CircuitBreaker({ interval: Number.NaN })).toThrow(RangeError);
+    expect(() => new CircuitBreaker({ readyToTrip: 1 as never })).toThrow(TypeError);
+    expect(() => new CircuitBreaker({ name: 1 as never })).toThrow(TypeError);
+    expect(() => new CircuitBreaker({ window: { ms: 0, failureRate: 0.5 } })).toThrow(RangeError);
+    expect(() => new CircuitBreaker({ window: { ms: 10, failureRate: 2 } })).toThrow(RangeError);
+    expect(() => new CircuitBreaker({ window: { ms: 10, buckets: 0, failureRate: 0.5 } })).toThrow(RangeError);
+    expect(() => new CircuitBreaker({ backoff: { multiplier: 0.5, maxTimeout: 1e6 } })).toThrow(RangeError);
+    expect(() => new CircuitBreaker({ timeout: 10, backoff: { multiplier: 2, maxTimeout: 5 } })).toThrow(RangeError);
+    expect(() => new CircuitBreaker().execute(1 as never)).toThrow(TypeError);
+  });
+});
