@@ -185,8 +185,14 @@ describe('CircuitBreaker', () => {
     const a = deferred<number>();
     const b = deferred<number>();
     let ran = 0;
-    const pa = cb.execute(() => (ran++, a.promise));
-    const pb = cb.execute(() => (ran++, b.promise));
+    const pa = cb.execute(() => {
+      ran++;
+      return a.promise;
+    });
+    const pb = cb.execute(() => {
+      ran++;
+      return b.promise;
+    });
     expect(await refusal(cb)).toBe('ERR_TOO_MANY_REQUESTS');
     expect(ran).toBe(2);
     a.reject(new Error('no'));

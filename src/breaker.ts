@@ -302,8 +302,7 @@ export class CircuitBreaker {
   #refuse(): Error | null {
     const name = this.name === '' ? 'circuit breaker' : `circuit breaker "${this.name}"`;
     if (this.#state === 'open') {
-      const left = this.#expiry - this.#clock.now();
-      return new CircuitOpenError(`${name} is open`, left > 0 ? left : 0);
+      return new CircuitOpenError(`${name} is open`, Math.max(0, this.#expiry - this.#clock.now()));
     }
     if (this.#requests >= this.#maxRequests) {
       return new TooManyRequestsError(
