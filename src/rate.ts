@@ -443,7 +443,8 @@ export class RateLimiter {
     if (t > this.#burst) t = this.#burst;
     this.#tokens = t;
     this.#last = now;
-    if (at === this.#lastEvent) {
+    // This was the latest reservation (up to rounding): the latest is now the one before it.
+    if (Math.abs(at - this.#lastEvent) <= EPS) {
       const prev = at - (tokens * 1000) / rate;
       if (prev >= now) this.#lastEvent = prev;
     }
@@ -483,8 +484,8 @@ export class RateLimiter {
 export interface KeyedRateLimiterOptions extends RateLimiterOptions {
   /**
    * The most keys held at once (default `Infinity`). Past it, a new key
-   * evicts an idle key, or failing one, the key least recently added or
-   * found busy, which then starts over with a full bucket.
+   * evicts an idle key, or failing one, the key held longest, which then
+   * starts over with a full bucket.
    */
   maxKeys?: number;
   /**
@@ -534,6 +535,7 @@ export class KeyedRateLimiter {
   #maxKeys: number;
   #idleMs: number;
   #keys = new Map<string, RateLimiter>();
+  #cursor: MapIterator<[string, RateLimiter]> | undefined = undefined;
 
   /**
    * @throws TypeError if `opts` or a field has the wrong type.
@@ -606,20 +608,30 @@ export class KeyedRateLimiter {
     return fresh;
   }
 
-  // Looks at a few keys from the oldest end: an idle one is dropped, a busy
-  // one goes to the young end (a second chance, without reordering the map
-  // on every call). Past maxKeys, the oldest key goes whatever its state.
+  // CLOCK-style sweep: a cursor goes round the keys in insertion order,
+  // a few at each new key, dropping those that are idle. Past maxKeys the
+  // key under the cursor goes whatever its state. A live Map iterator is
+  // kept so that each sweep resumes where the last stopped, instead of
+  // walking again over the holes that deletions leave at the front.
   #sweep(): void {
     const keys = this.#keys;
     if (keys.size === 0) return;
     const now = this.#clock.now();
-    let budget = keys.size >= this.#maxKeys ? SWEEP * 2 : SWEEP;
-    for (const [key, lim] of keys) {
-      if (budget-- === 0) break;
-      keys.delete(key);
-      if (!this.#idle(lim, now)) keys.set(key, lim);
+    for (let budget = SWEEP; budget > 0; budget--) {
+      const entry = this.#next();
+      if (entry === undefined) break;
+      if (this.#idle(entry[1], now)) keys.delete(entry[0]);
     }
-    while (keys.size >= this.#maxKeys) keys.delete(keys.keys().next().value!);
+    while (keys.size >= this.#maxKeys) keys.delete(this.#next()![0]);
+  }
+
+  #next(): [string, RateLimiter] | undefined {
+    let r = this.#cursor?.next();
+    if (r === undefined || r.done === true) {
+      this.#cursor = this.#keys.entries();
+      r = this.#cursor.next();
+    }
+    return r.done === true ? undefined : r.value;
   }
 
   #idle(lim: RateLimiter, now: number): boolean {
