@@ -1,2 +1,376 @@
-// Filled in by its issue.
-export {};
+/**
+ * Package errgroup runs a group of tasks that work on one job, after
+ * golang.org/x/sync/errgroup: `wait()` waits for all of them and reports the
+ * first error, the group's `signal` tells the others to stop as soon as one
+ * fails, and `setLimit` bounds how many run at once.
+ */
+import { CanceledError } from './context.js';
+import { checkSignal, listen, unlisten } from './internal/abort.js';
+import { WeftError } from './internal/errors.js';
+import { checkFn, checkOpts, show } from './internal/validate.js';
+import { Waiter, WaitQueue } from './internal/waiter.js';
+
+/**
+ * Thrown by `ErrGroup.setLimit` when tasks of the group are still running
+ * (Go panics: "errgroup: modify limit while N goroutines in the group are
+ * still active").
+ */
+export class ErrGroupActiveError extends WeftError {
+  readonly code = 'ERR_ERRGROUP_ACTIVE' as const;
+}
+
+/** Options of `ErrGroup`. */
+export interface ErrGroupOptions {
+  /** A parent signal: when it aborts, the group's `signal` aborts with its reason. */
+  signal?: AbortSignal;
+  /** Most tasks running at once; negative or `Infinity` means no limit (default: no limit). */
+  limit?: number;
+}
+
+/** A `go()` call waiting for a slot under the limit; it carries the task to start. */
+class Slot extends Waiter<void> {
+  readonly fn: (signal: AbortSignal) => unknown;
+
+  constructor(fn: (signal: AbortSignal) => unknown) {
+    super('ErrGroup.go', undefined);
+    this.fn = fn;
+  }
+}
+
+// The one resolved promise that every `go()` which needs no wait returns.
+const STARTED: Promise<void> = Promise.resolve();
+
+function checkLimit(n: unknown, op: string, name: string): number {
+  if (typeof n !== 'number') throw new TypeError(`${op}: \`${name}\` must be a number, got ${show(n)}`);
+  if (n < 0 || n === Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY;
+  if (!Number.isInteger(n)) {
+    throw new RangeError(`${op}: \`${name}\` must be an integer, a negative number or Infinity, got ${show(n)}`);
+  }
+  return n;
+}
+
+/**
+ * A group of tasks working on subtasks of one job, as Go's `errgroup.Group`
+ * made with `errgroup.WithContext`.
+ *
+ * `go(fn)` starts `fn(signal)` at once when the group is under its limit,
+ * and otherwise waits, first come first served, for a running task to
+ * finish. `wait()` settles when every task started or queued by `go` has
+ * settled: it rejects with the first error (a task that throws
+ * synchronously or returns a promise that rejects fails with that error),
+ * and resolves otherwise.
+ *
+ * `signal`, the one every task receives, aborts on the first of:
+ * - a task failing: the reason is that task's error (Go's `context.Cause`);
+ * - the parent `opts.signal` aborting: the reason is the parent's reason;
+ * - `wait()` settling: the reason is a `CanceledError` (code `'ERR_CANCELED'`).
+ *
+ * Once aborted, the signal stays aborted: a group can be used again after
+ * `wait()` (its first error, once set, is kept, as in Go), but its tasks get
+ * the aborted signal. `go` still runs a task when the signal has aborted, as
+ * Go's `Go` does; a task that should not start then checks `signal.aborted`.
+ *
+ * **Cancellation**: the group adds one listener to the parent signal and
+ * removes it when its own signal aborts, which `wait()` settling does; a
+ * group whose `wait()` is never called keeps that listener, as a Go context
+ * that is never cancelled does. Neither `go` nor `wait` takes a signal:
+ * abort the parent, and the tasks, which see it through the group's signal,
+ * end, and with them the waits.
+ *
+ * @example First error wins, and the others are told to stop
+ * ```ts
+ * import { ErrGroup } from 'weft';
+ * const g = new ErrGroup();
+ * const seen: string[] = [];
+ * g.go(async (signal) => {
+ *   await new Promise((resolve) => signal.addEventListener('abort', resolve));
+ *   seen.push(`stopped: ${signal.reason.message}`);
+ * });
+ * g.go(() => Promise.reject(new Error('boom')));
+ * await g.wait().catch((e) => e.message); // => 'boom'
+ * seen; // => ['stopped: boom']
+ * ```
+ * @example At most two at a time
+ * ```ts
+ * import { ErrGroup } from 'weft';
+ * const g = new ErrGroup({ limit: 2 });
+ * let running = 0;
+ * let most = 0;
+ * for (let i = 0; i < 10; i++) {
+ *   await g.go(async () => {
+ *     most = Math.max(most, ++running);
+ *     await new Promise((r) => setTimeout(r, 1));
+ *     running--;
+ *   });
+ * }
+ * await g.wait();
+ * most; // => 2
+ * ```
+ * @example Collecting results, as Go's ExampleGroup_parallel
+ * ```ts
+ * import { ErrGroup } from 'weft';
+ * const search = async (kind: string, q: string) => `${kind} result for "${q}"`;
+ * const g = new ErrGroup();
+ * const results: string[] = [];
+ * ['web', 'image', 'video'].forEach((kind, i) => {
+ *   g.go(async () => {
+ *     results[i] = await search(kind, 'golang');
+ *   });
+ * });
+ * await g.wait();
+ * results; // => ['web result for "golang"', 'image result for "golang"', 'video result for "golang"']
+ * ```
+ * @see withCancel
+ * @see Semaphore
+ */
+export class ErrGroup {
+  readonly #controller = new AbortController();
+  readonly #parent: AbortSignal | undefined;
+  #limit: number;
+  /** Tasks running now (started, not settled). */
+  #active = 0;
+  /** Tasks not settled yet, queued ones included: what `wait()` waits for. */
+  #pending = 0;
+  #failed = false;
+  #error: unknown = undefined;
+  /** True while `#release` hands slots to queued calls, so that a task finishing at once does not recurse. */
+  #draining = false;
+  readonly #slots = new WaitQueue<Slot>();
+  readonly #waiters = new WaitQueue<Waiter<void>>();
+  // The parent's abort listener: one object per group, no closure per task.
+  readonly #onParentAbort = { handleEvent: () => this.#abort(this.#parent!.reason) };
+  // Settlement handlers shared by every task of the group.
+  readonly #onDone = (): void => this.#release();
+  readonly #onError = (err: unknown): void => {
+    this.#fail(err);
+    this.#release();
+  };
+
+  /**
+   * Creates an empty group. Without options it has no parent signal and no
+   * limit, like a Go `errgroup.Group` from `WithContext(context.Background())`.
+   *
+   * @throws TypeError or RangeError at once if `opts`, `opts.signal` or `opts.limit` is invalid.
+   */
+  constructor(opts?: ErrGroupOptions) {
+    const op = 'ErrGroup';
+    checkOpts(opts, op);
+    const parent = checkSignal(opts?.signal, op);
+    this.#limit = opts?.limit === undefined ? Number.POSITIVE_INFINITY : checkLimit(opts.limit, op, 'limit');
+    this.#parent = parent;
+    if (parent === undefined) return;
+    if (parent.aborted) this.#controller.abort(parent.reason);
+    else listen(parent, this.#onParentAbort, op);
+  }
+
+  /**
+   * The signal every task receives. It aborts on the first task error (the
+   * reason is that error), when the parent signal aborts (the parent's
+   * reason), or when `wait()` settles (a `CanceledError`, code
+   * `'ERR_CANCELED'`), whichever comes first.
+   */
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  /**
+   * Starts `fn(signal)` in the group, waiting first for a slot when the group
+   * is at its limit; resolves once `fn` has started. Calls that wait are
+   * served in the order they were made.
+   *
+   * A task fails when `fn` throws or its promise rejects: the first failure
+   * aborts `signal` with the error and is what `wait()` rejects with. `fn`
+   * runs even when `signal` has already aborted (Go's `Go` does too).
+   *
+   * **Cancellation**: `go` takes no signal, as Go's `Go` takes no context;
+   * a queued call waits until a running task finishes. Use `tryGo` to start
+   * a task only when there is room.
+   *
+   * @throws TypeError at once if `fn` is not a function.
+   * @example Backpressure: a producer that never runs ahead
+   * ```ts
+   * import { ErrGroup } from 'weft';
+   * const g = new ErrGroup({ limit: 3 });
+   * let started = 0;
+   * for (let i = 0; i < 100; i++) await g.go(async () => void started++);
+   * await g.wait();
+   * started; // => 100
+   * ```
+   * @see tryGo
+   */
+  go(fn: (signal: AbortSignal) => unknown): Promise<void> {
+    checkFn(fn, 'ErrGroup.go', 'fn');
+    this.#pending++;
+    if (this.#active < this.#limit && this.#slots.length === 0) {
+      this.#start(fn);
+      return STARTED;
+    }
+    const slot = new Slot(fn);
+    this.#slots.push(slot);
+    return slot.promise;
+  }
+
+  /**
+   * Starts `fn(signal)` only if the group is under its limit and no `go`
+   * call is waiting for a slot; returns whether it started it.
+   *
+   * @throws TypeError at once if `fn` is not a function.
+   * @example
+   * ```ts
+   * import { ErrGroup } from 'weft';
+   * const g = new ErrGroup({ limit: 1 });
+   * let release!: () => void;
+   * g.tryGo(() => new Promise<void>((r) => (release = r))); // => true
+   * g.tryGo(() => {}); // => false
+   * release();
+   * await g.wait();
+   * ```
+   * @see go
+   */
+  tryGo(fn: (signal: AbortSignal) => unknown): boolean {
+    checkFn(fn, 'ErrGroup.tryGo', 'fn');
+    if (this.#active >= this.#limit || this.#slots.length !== 0) return false;
+    this.#pending++;
+    this.#start(fn);
+    return true;
+  }
+
+  /**
+   * Limits the tasks running at once to `n`; a negative `n` or `Infinity`
+   * removes the limit, and 0 lets no task start (`go` waits, `tryGo` fails).
+   * `go` calls waiting for a slot are started at once if the new limit
+   * leaves room.
+   *
+   * @throws ErrGroupActiveError (code `'ERR_ERRGROUP_ACTIVE'`) while tasks of the group are running.
+   * @throws TypeError or RangeError at once if `n` is not a number, or a finite non-integer.
+   * @example
+   * ```ts
+   * import { ErrGroup } from 'weft';
+   * const g = new ErrGroup();
+   * g.setLimit(1);
+   * g.go(() => new Promise((r) => setTimeout(r, 1)));
+   * try {
+   *   g.setLimit(2);
+   * } catch (e: any) {
+   *   e.code; // => 'ERR_ERRGROUP_ACTIVE'
+   * }
+   * await g.wait();
+   * ```
+   */
+  setLimit(n: number): void {
+    const limit = checkLimit(n, 'ErrGroup.setLimit', 'n');
+    if (this.#active !== 0) {
+      throw new ErrGroupActiveError(
+        `ErrGroup.setLimit: cannot change the limit while ${this.#active} task(s) of the group are running`,
+      );
+    }
+    this.#limit = limit;
+    this.#drain();
+  }
+
+  /**
+   * Waits until every task started or queued by `go`/`tryGo` has settled,
+   * then aborts `signal` (reason: a `CanceledError`) if it has not aborted
+   * yet, and resolves, or rejects with the first error of a task.
+   *
+   * Several calls may wait at once; all settle together. Tasks started after
+   * `wait()` settled are waited for by the next `wait()`.
+   *
+   * **Cancellation**: `wait` takes no signal; abort the parent signal to make
+   * the tasks end. Settling removes the group's listener from the parent.
+   *
+   * Rejects with the first error of a task, as it is.
+   * @example
+   * ```ts
+   * import { ErrGroup } from 'weft';
+   * const g = new ErrGroup();
+   * g.go(async () => {});
+   * await g.wait(); // => undefined
+   * g.signal.reason.code; // => 'ERR_CANCELED'
+   * ```
+   */
+  wait(): Promise<void> {
+    if (this.#pending === 0) {
+      this.#finish();
+      return this.#failed ? Promise.reject(this.#error) : STARTED;
+    }
+    const waiter = new Waiter<void>('ErrGroup.wait', undefined);
+    this.#waiters.push(waiter);
+    return waiter.promise;
+  }
+
+  #start(fn: (signal: AbortSignal) => unknown): void {
+    this.#active++;
+    let result: unknown;
+    try {
+      result = fn(this.#controller.signal);
+    } catch (err) {
+      this.#onError(err);
+      return;
+    }
+    if (result !== null && (typeof result === 'object' || typeof result === 'function')) {
+      let then: unknown;
+      try {
+        then = (result as PromiseLike<unknown>).then;
+        if (typeof then === 'function') {
+          (then as PromiseLike<unknown>['then']).call(result, this.#onDone, this.#onError);
+          return;
+        }
+      } catch (err) {
+        this.#onError(err);
+        return;
+      }
+    }
+    this.#release();
+  }
+
+  // A task settled: free its slot, hand free slots to queued calls, and
+  // settle the waits when nothing is left.
+  #release(): void {
+    this.#active--;
+    this.#pending--;
+    this.#drain();
+    if (this.#pending === 0 && this.#waiters.length !== 0) {
+      this.#finish();
+      const waiters = this.#waiters.takeAll();
+      for (const w of waiters) {
+        if (this.#failed) w.fail(this.#error);
+        else w.settle();
+      }
+    }
+  }
+
+  // Starts queued calls while there is room. A task that settles at once
+  // calls `#release` again from inside `#start`; the flag turns that inner
+  // call's drain into a no-op so that a long queue of synchronous tasks
+  // runs in this loop rather than as deep recursion.
+  #drain(): void {
+    if (this.#draining) return;
+    this.#draining = true;
+    try {
+      while (this.#active < this.#limit && this.#slots.length !== 0) {
+        const slot = this.#slots.shift()!;
+        this.#start(slot.fn);
+        slot.settle();
+      }
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  #fail(err: unknown): void {
+    if (this.#failed) return;
+    this.#failed = true;
+    this.#error = err;
+    this.#abort(err);
+  }
+
+  #finish(): void {
+    if (!this.#controller.signal.aborted) this.#abort(new CanceledError('ErrGroup: wait() returned'));
+  }
+
+  #abort(reason: unknown): void {
+    if (this.#parent !== undefined) unlisten(this.#parent, this.#onParentAbort);
+    if (!this.#controller.signal.aborted) this.#controller.abort(reason);
+  }
+}
