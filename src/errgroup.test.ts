@@ -208,7 +208,9 @@ describe('ErrGroup', () => {
       }),
     );
     const resolved: number[] = [];
-    gos.forEach((p, i) => p.then(() => resolved.push(i)));
+    gos.forEach((p, i) => {
+      p.then(() => resolved.push(i));
+    });
     await tick();
     expect(started).toEqual([0]);
     expect(resolved).toEqual([0]);
@@ -343,6 +345,7 @@ describe('ErrGroup', () => {
   it('accepts a thenable that is not a native promise', async () => {
     const g = new ErrGroup();
     const err = new Error('thenable');
+    // biome-ignore lint/suspicious/noThenProperty: the test needs a thenable that is not a promise
     g.go(() => ({ then: (_ok: unknown, fail: (e: unknown) => void) => fail(err) }));
     await expect(g.wait()).rejects.toBe(err);
   });
