@@ -1,0 +1,299 @@
+#!/usr/bin/env node
+/**
+ * Examples are tests: this script turns every ```ts fence under a TSDoc
+ * `@example` tag in `src/**\/*.ts` (test files excepted) into a vitest test,
+ * one file per source file, under `test/doc-examples/` (git-ignored; rebuilt
+ * from scratch on every run). `npm test` runs it before vitest.
+ *
+ * The transform, as Effect's doctest and Go's `Example` functions:
+ * - import lines are hoisted to the top of the generated file, merged;
+ *   `'weft'` and `'weft/testing'` resolve to `src/` through vitest's alias;
+ * - the rest of the fence becomes the body of an async test, so top-level
+ *   `await` and `using` work, and each example has a scope of its own;
+ * - a statement followed by `// => value` becomes
+ *   `expect(<statement's expression>).toEqual(<value>)`; the statement must
+ *   be an expression statement (not a declaration), else extraction fails
+ *   with the file and line.
+ *
+ * Usage: node scripts/extract-examples.mjs [--check] [--src DIR] [--out DIR]
+ *   --check    parse and transform only, write nothing
+ *   --src/out  other folders than src/ and test/doc-examples/ (for the script's own tests)
+ */
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const argv = process.argv.slice(2);
+const option = (name, fallback) => {
+  const i = argv.indexOf(name);
+  return i >= 0 && argv[i + 1] !== undefined ? resolve(argv[i + 1]) : fallback;
+};
+const srcDir = option('--src', join(root, 'src'));
+const outDir = option('--out', join(root, 'test', 'doc-examples'));
+const checkOnly = argv.includes('--check');
+
+class ExtractError extends Error {}
+
+/** Every source file under src, tests excepted, sorted. */
+function sources(dir) {
+  const out = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...sources(path));
+    else if (/\.ts$/.test(entry.name) && !/\.test(-d)?\.ts$/.test(entry.name) && !/\.d\.ts$/.test(entry.name))
+      out.push(path);
+  }
+  return out.sort();
+}
+
+const DECL =
+  /^(?:export\s+)?(?:default\s+)?(?:declare\s+)?(?:abstract\s+)?(?:async\s+)?(function\*?|class|interface|type|const|let|var|enum|namespace)\s+([\w$]+)/;
+const MEMBER =
+  /^(?:(?:public|private|protected|static|readonly|override|abstract|declare|async)\s+)*(?:(get|set)\s+)?(\*?\s*[#\w$]+|\[[^\]]+\])\s*[(<:=?!;]/;
+
+/** Names the declaration that follows a doc comment: `fn`, `Class`, `Class.method`. */
+function symbolAfter(lines, from, containers) {
+  for (let i = from; i < lines.length; i++) {
+    const raw = lines[i];
+    const line = raw.trim();
+    if (line === '' || line.startsWith('//') || line.startsWith('@')) continue;
+    const indent = raw.length - raw.trimStart().length;
+    const decl = DECL.exec(line);
+    if (decl !== null && indent === 0) return decl[2];
+    if (indent > 0) {
+      const owner = containers.findLast((c) => c.line < from && c.indent < indent);
+      if (line.startsWith('constructor')) return `${owner?.name ?? '?'} constructor`;
+      const member = MEMBER.exec(line);
+      if (member !== null) return `${owner ? `${owner.name}.` : ''}${member[2].replace(/^\*\s*/, '')}`;
+      if (decl !== null) return decl[2];
+    }
+    return line.slice(0, 40);
+  }
+  return '(end of file)';
+}
+
+/** The doc comments of a file: their text without ` * ` margins, the line each starts on, and the symbol. */
+function docComments(text) {
+  const lines = text.split('\n');
+  const containers = [];
+  lines.forEach((raw, i) => {
+    const m = /^(\s*)(?:export\s+)?(?:default\s+)?(?:abstract\s+)?(?:class|interface)\s+([\w$]+)/.exec(raw);
+    if (m !== null) containers.push({ name: m[2], indent: m[1].length, line: i });
+  });
+  const out = [];
+  for (let i = 0; i < lines.length; i++) {
+    // A block opens with `/**` on a line of its own start; one-line comments hold no examples.
+    if (!/^\s*\/\*\*/.test(lines[i]) || /\*\/\s*$/.test(lines[i])) continue;
+    const start = i;
+    const body = [];
+    for (i++; i < lines.length && !/^\s*\*\//.test(lines[i]); i++) {
+      body.push({ text: lines[i].replace(/^\s*\* ?/, ''), line: i + 1 });
+    }
+    out.push({ start: start + 1, body, symbol: symbolAfter(lines, i + 1, containers) });
+  }
+  return out;
+}
+
+/** The `@example` blocks of a comment: title, code and the source line of the code's first line. */
+function examples(comment, file) {
+  const out = [];
+  const { body } = comment;
+  for (let i = 0; i < body.length; i++) {
+    const tag = /^@example\b(.*)$/.exec(body[i].text.trim());
+    if (tag === null) continue;
+    const title = tag[1].trim();
+    let fences = 0;
+    for (i++; i < body.length && !/^@\w/.test(body[i].text.trim()); i++) {
+      if (!/^```(ts|typescript)\s*$/.test(body[i].text.trim())) continue;
+      const codeLine = body[i + 1]?.line;
+      const code = [];
+      for (i++; i < body.length && body[i].text.trim() !== '```'; i++) code.push(body[i].text);
+      if (i >= body.length) throw new ExtractError(`${file}:${codeLine}: unterminated \`\`\`ts fence`);
+      out.push({ title: fences === 0 ? title : `${title} (${fences + 1})`, code, line: codeLine });
+      fences++;
+    }
+    i--;
+  }
+  return out;
+}
+
+/** Splits an example into its import declarations and its body, checking imports. */
+function splitImports(code, where) {
+  const sf = ts.createSourceFile('example.ts', code.join('\n'), ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
+  const imports = [];
+  let bodyStart = 0;
+  for (const st of sf.statements) {
+    if (!ts.isImportDeclaration(st)) break;
+    const spec = st.moduleSpecifier.text;
+    if (spec.startsWith('.')) throw new ExtractError(`${where}: examples import from 'weft', not '${spec}'`);
+    imports.push(st);
+    bodyStart = st.end;
+  }
+  for (const st of sf.statements) {
+    if (st.pos >= bodyStart && ts.isImportDeclaration(st)) {
+      const line = sf.getLineAndCharacterOfPosition(st.getStart()).line;
+      throw new ExtractError(`${where.replace(/:\d+$/, '')}:${lineOf(where, line)}: imports must come first`);
+    }
+  }
+  return { sf, imports, bodyStart };
+}
+
+function lineOf(where, offset) {
+  return Number(/:(\d+)$/.exec(where)[1]) + offset;
+}
+
+/** Rewrites each `stmt; // => value` in the body into an assertion. */
+function assertions(sf, bodyStart, where) {
+  const text = sf.text;
+  const edits = [];
+  const lines = text.split('\n');
+  let offset = 0;
+  const lineStarts = lines.map((l) => {
+    const s = offset;
+    offset += l.length + 1;
+    return s;
+  });
+  const statements = [];
+  const visit = (node) => {
+    if (Array.isArray(node.statements)) statements.push(...node.statements);
+    ts.forEachChild(node, visit);
+  };
+  visit(sf);
+  lines.forEach((line, n) => {
+    const at = line.indexOf('// =>');
+    if (at < 0) return;
+    const pos = lineStarts[n] + at;
+    if (pos < bodyStart)
+      throw new ExtractError(`${where.replace(/:\d+$/, '')}:${lineOf(where, n)}: \`// =>\` on an import`);
+    const value = line.slice(at + 5).trim();
+    if (value === '')
+      throw new ExtractError(`${where.replace(/:\d+$/, '')}:${lineOf(where, n)}: \`// =>\` without a value`);
+    // The innermost statement that ends on this line, just before the comment.
+    const st = statements
+      .filter((s) => s.end <= pos && text.slice(s.end, pos).trim() === '')
+      .sort((a, b) => b.getStart() - a.getStart())[0];
+    const loc = `${where.replace(/:\d+$/, '')}:${lineOf(where, n)}`;
+    if (st === undefined) throw new ExtractError(`${loc}: \`// =>\` must follow a complete statement`);
+    if (!ts.isExpressionStatement(st)) {
+      throw new ExtractError(
+        `${loc}: \`// =>\` must follow an expression statement, not ${describe(st)}: ${line.trim()}`,
+      );
+    }
+    const expr = st.expression.getText(sf);
+    edits.push({ start: st.getStart(sf), end: pos + line.length - at, text: `__expect(${expr}).toEqual(${value});` });
+  });
+  let out = text;
+  for (const e of edits.sort((a, b) => b.start - a.start)) out = out.slice(0, e.start) + e.text + out.slice(e.end);
+  return out.slice(bodyStart).replace(/^\n+/, '');
+}
+
+function describe(st) {
+  if (ts.isVariableStatement(st)) return 'a declaration';
+  if (ts.isFunctionDeclaration(st) || ts.isClassDeclaration(st)) return 'a declaration';
+  return `a ${ts.SyntaxKind[st.kind]}`;
+}
+
+/** Merges import declarations: named specifiers per module, other forms kept once each. */
+class Imports {
+  #named = new Map();
+  #other = new Set();
+
+  add(decl, sf) {
+    const spec = decl.moduleSpecifier.text;
+    const clause = decl.importClause;
+    const named = clause?.namedBindings;
+    if (clause && !clause.name && named && ts.isNamedImports(named)) {
+      const set = this.#named.get(spec) ?? new Map();
+      for (const el of named.elements) {
+        const local = el.name.text;
+        const text = el.getText(sf).replace(/^type\s+/, '');
+        const isType = clause.isTypeOnly || el.isTypeOnly;
+        const prev = set.get(local);
+        if (prev !== undefined && prev.text !== text) {
+          throw new ExtractError(`two examples import different things as \`${local}\` from '${spec}'`);
+        }
+        set.set(local, { text, type: (prev?.type ?? true) && isType });
+      }
+      this.#named.set(spec, set);
+    } else {
+      this.#other.add(decl.getText(sf));
+    }
+  }
+
+  render() {
+    const out = [];
+    for (const [spec, set] of [...this.#named].sort(([a], [b]) => a.localeCompare(b))) {
+      const names = [...set.values()].map((v) => (v.type ? `type ${v.text}` : v.text)).sort();
+      out.push(`import { ${names.join(', ')} } from '${spec}';`);
+    }
+    return [...out, ...this.#other].join('\n');
+  }
+}
+
+function indent(text, by) {
+  return text
+    .split('\n')
+    .map((l) => (l === '' ? l : by + l))
+    .join('\n');
+}
+
+function extractFile(path) {
+  const rel = relative(dirname(srcDir), path).replaceAll('\\', '/');
+  const text = readFileSync(path, 'utf8');
+  const imports = new Imports();
+  const tests = [];
+  const seen = new Map();
+  for (const comment of docComments(text)) {
+    for (const ex of examples(comment, rel)) {
+      const where = `${rel}:${ex.line}`;
+      const { sf, imports: decls, bodyStart } = splitImports(ex.code, where);
+      for (const d of decls) {
+        try {
+          imports.add(d, sf);
+        } catch (err) {
+          throw new ExtractError(`${where}: ${err.message}`);
+        }
+      }
+      const body = assertions(sf, bodyStart, where);
+      let name = `${rel} ${comment.symbol}: ${ex.title || 'example'}`;
+      const n = (seen.get(name) ?? 0) + 1;
+      seen.set(name, n);
+      if (n > 1) name += ` (${n})`;
+      tests.push(`__it(${JSON.stringify(name)}, async () => {\n  // ${where}\n${indent(body, '  ')}\n});`);
+    }
+  }
+  if (tests.length === 0) return null;
+  const header = `// Generated by scripts/extract-examples.mjs from ${rel}; do not edit.\nimport { expect as __expect, it as __it } from 'vitest';\n`;
+  return `${header}${imports.render()}\n\n${tests.join('\n\n')}\n`;
+}
+
+const generated = [];
+const failures = [];
+for (const path of sources(srcDir)) {
+  try {
+    const out = extractFile(path);
+    if (out !== null) generated.push({ path, out });
+  } catch (err) {
+    if (!(err instanceof ExtractError)) throw err;
+    failures.push(err.message);
+  }
+}
+if (failures.length > 0) {
+  console.error(`extract-examples: ${failures.length} example(s) could not be extracted:`);
+  for (const f of failures) console.error(`  ${f}`);
+  process.exit(1);
+}
+if (!checkOnly) {
+  rmSync(outDir, { recursive: true, force: true });
+  for (const { path, out } of generated) {
+    const target = join(outDir, relative(srcDir, path).replace(/\.ts$/, '.test.ts'));
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, out);
+  }
+}
+const count = generated.reduce((n, g) => n + (g.out.match(/^__it\(/gm)?.length ?? 0), 0);
+console.log(
+  `extract-examples: ${count} examples from ${generated.length} files${checkOnly ? ' checked' : ` -> ${relative(root, outDir)}/`}`,
+);
