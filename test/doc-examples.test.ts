@@ -133,7 +133,8 @@ describe('scripts/extract-examples.mjs', () => {
 
   it('fails loudly, naming file and line, when `// =>` follows a declaration', async () => {
     const res = await extract({
-      'bad.ts': "/**\n * @example\n * ```ts\n * import { sleep } from 'weft';\n * const x = 1; // => 1\n * ```\n */\nexport const bad = 1;\n",
+      'bad.ts':
+        "/**\n * @example\n * ```ts\n * import { sleep } from 'weft';\n * const x = 1; // => 1\n * ```\n */\nexport const bad = 1;\n",
     });
     expect(res.code).toBe(1);
     expect(res.stderr).toContain('src/bad.ts:5: `// =>` must follow an expression statement, not a declaration');
