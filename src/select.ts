@@ -1,2 +1,302 @@
-// Filled in by its issue.
-export {};
+/**
+ * Package select provides Go's `select` statement: wait on several channel
+ * operations at once and commit exactly one of them. A case is built with
+ * `recv(ch, then)` or `send(ch, value, then)`; `select(cases)` resolves with
+ * what the chosen case's `then` returns.
+ */
+import { Channel, ChannelClosedError } from './channel.js';
+import { checkSignal } from './internal/abort.js';
+import { canRecv, canSend, enqueueRecv, enqueueSend, type RecvEntry, type SendEntry } from './internal/chan.js';
+import { checkOptFn, checkOpts, show } from './internal/validate.js';
+import { Waiter, type WaitQueue } from './internal/waiter.js';
+
+/**
+ * One operation of a `select`: a receive (`recv(ch, then)`) or a send
+ * (`send(ch, value, then)`), with the function that runs if it is chosen.
+ * `R` is what that function returns. Build cases with `recv` and `send`;
+ * a case may be reused across any number of `select` calls.
+ *
+ * @see recv
+ * @see send
+ * @see select
+ */
+export class Case<R> {
+  /** Which operation the case performs. */
+  readonly kind: 'recv' | 'send';
+  /** The channel; `null` or `undefined` is Go's nil channel, whose case never proceeds. */
+  readonly channel: Channel<any> | null | undefined;
+  /** The value a send case sends (`undefined` for a receive). */
+  readonly value: unknown;
+  /** The `then` given to `recv`/`send`: runs when the case is chosen (named so that a case is not a thenable). */
+  readonly handler: ((value?: any, ok?: boolean) => R) | undefined;
+
+  /** Use `recv` or `send` instead. */
+  constructor(
+    kind: 'recv' | 'send',
+    channel: Channel<any> | null | undefined,
+    value: unknown,
+    then: ((value?: any, ok?: boolean) => R) | undefined,
+  ) {
+    this.kind = kind;
+    this.channel = channel;
+    this.value = value;
+    this.handler = then;
+  }
+}
+
+function checkChannel(ch: unknown, op: string): Channel<any> | null | undefined {
+  if (ch === null || ch === undefined || ch instanceof Channel) return ch;
+  throw new TypeError(`${op}: \`ch\` must be a Channel, null or undefined, got ${show(ch)}`);
+}
+
+/**
+ * A receive case for `select` (Go's `case v, ok := <-ch:`). If chosen, it
+ * receives one value and calls `then(value, ok)`: `ok` is false, and `value`
+ * `undefined`, when the channel is closed and drained. Without `then` the
+ * case's result is `undefined`. On a `null`/`undefined` channel the case
+ * never proceeds (Go's nil channel), which is how a case is switched off.
+ *
+ * @throws TypeError if `ch` is not a Channel, null or undefined, or `then` is not a function.
+ * @example
+ * ```ts
+ * import { Channel, recv, select } from 'weft';
+ * const ch = new Channel<number>(1);
+ * ch.trySend(3);
+ * await select([recv(ch, (v, ok) => [v, ok])]); // => [3, true]
+ * ch.close();
+ * await select([recv(ch, (v, ok) => [v, ok])]); // => [undefined, false]
+ * ```
+ * @see select
+ * @see send
+ */
+export function recv<T>(ch: Channel<T> | null | undefined): Case<undefined>;
+export function recv<T, R>(ch: Channel<T> | null | undefined, then: (value: T | undefined, ok: boolean) => R): Case<R>;
+export function recv<T, R>(
+  ch: Channel<T> | null | undefined,
+  then?: (value: T | undefined, ok: boolean) => R,
+): Case<R | undefined> {
+  return new Case<R | undefined>(
+    'recv',
+    checkChannel(ch, 'recv'),
+    undefined,
+    checkOptFn(then as ((value?: any, ok?: boolean) => R) | undefined, 'recv', 'then'),
+  );
+}
+
+/**
+ * A send case for `select` (Go's `case ch <- value:`). If chosen, it sends
+ * `value` and calls `then()`; without `then` the case's result is
+ * `undefined`. A send case on a closed channel makes `select` reject with
+ * `ChannelClosedError` if it is chosen (Go panics); on a `null`/`undefined`
+ * channel it never proceeds.
+ *
+ * @throws TypeError if `ch` is not a Channel, null or undefined, or `then` is not a function.
+ * @example Send if there is room, else drop
+ * ```ts
+ * import { Channel, select, send } from 'weft';
+ * const ch = new Channel<string>(1);
+ * const offer = (v: string) => select([send(ch, v, () => 'sent')], { default: () => 'dropped' });
+ * await offer('a'); // => 'sent'
+ * await offer('b'); // => 'dropped'
+ * ```
+ * @see select
+ * @see recv
+ */
+export function send<T>(ch: Channel<T> | null | undefined, value: T): Case<undefined>;
+export function send<T, R>(ch: Channel<T> | null | undefined, value: T, then: () => R): Case<R>;
+export function send<T, R>(ch: Channel<T> | null | undefined, value: T, then?: () => R): Case<R | undefined> {
+  return new Case<R | undefined>('send', checkChannel(ch, 'send'), value, checkOptFn(then, 'send', 'then'));
+}
+
+/** A blocked select: one entry queued on each of its channels; the first to be matched wins. */
+class SelectWaiter extends Waiter<CaseNode> {
+  readonly nodes: CaseNode[] = [];
+  value: unknown = undefined;
+  ok = false;
+
+  // A partner matched `node`: every other entry leaves its queue in this same
+  // synchronous step, so no other channel can hand this select a value.
+  fire(node: CaseNode, value: unknown, ok: boolean): void {
+    this.value = value;
+    this.ok = ok;
+    this.#unlink(node);
+    this.settle(node);
+  }
+
+  failWith(node: CaseNode, err: unknown): void {
+    this.#unlink(node);
+    this.fail(err);
+  }
+
+  override handleEvent(): void {
+    if (!this.settled) this.#unlink(null);
+    super.handleEvent();
+  }
+
+  #unlink(except: CaseNode | null): void {
+    for (const n of this.nodes) if (n !== except && n.queue !== null) n.queue.remove(n);
+  }
+}
+
+/** A select's entry in one channel's queue. */
+class CaseNode implements RecvEntry<unknown>, SendEntry<unknown> {
+  prev: CaseNode | null = null;
+  next: CaseNode | null = null;
+  queue: WaitQueue<any> | null = null;
+  readonly sel: SelectWaiter;
+  readonly case: Case<unknown>;
+  readonly value: unknown;
+
+  constructor(sel: SelectWaiter, c: Case<unknown>) {
+    this.sel = sel;
+    this.case = c;
+    this.value = c.value;
+  }
+
+  deliver(value: unknown, ok: boolean): void {
+    this.sel.fire(this, value, ok);
+  }
+
+  taken(): void {
+    this.sel.fire(this, undefined, true);
+  }
+
+  closed(): void {
+    this.sel.failWith(this, new ChannelClosedError('select: send on closed channel', this.value));
+  }
+}
+
+function isReady(c: Case<unknown>): boolean {
+  const ch = c.channel;
+  if (ch === null || ch === undefined) return false;
+  return c.kind === 'recv' ? ch[canRecv]() : ch[canSend]();
+}
+
+// Commits a case that is ready and runs its `then`.
+function commit<R>(c: Case<R>): Promise<Awaited<R>> {
+  const ch = c.channel!;
+  let result: R | undefined;
+  try {
+    if (c.kind === 'recv') {
+      const r = ch.tryRecv()!;
+      result = c.handler === undefined ? undefined : c.handler(r.value, r.done !== true);
+    } else {
+      if (ch.closed) return Promise.reject(new ChannelClosedError('select: send on closed channel', c.value));
+      ch.trySend(c.value);
+      result = c.handler === undefined ? undefined : c.handler();
+    }
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  return Promise.resolve(result) as Promise<Awaited<R>>;
+}
+
+/**
+ * Waits until one of `cases` can proceed, commits exactly that one, runs its
+ * `then` and resolves with what `then` returns (Go's `select`). Among cases
+ * ready at once it picks uniformly at random (`Math.random`), so no case
+ * starves. A case on a `null`/`undefined` channel never proceeds; with no
+ * case able to proceed ever (no cases, or only nil channels) `select` waits
+ * until its signal aborts, like Go's `select {}`.
+ *
+ * With `{ default }` it never waits: if no case is ready it runs `default`
+ * and resolves with its result. A case that is ready is committed and its
+ * `then` run synchronously, inside the call; a case that had to wait runs
+ * its `then` once the promise's callbacks run. If `then` throws, `select`
+ * rejects with that error, after the case was committed (the value is
+ * received or sent all the same).
+ *
+ * **Cancellation**: aborting `signal` takes the select out of the queue of
+ * every channel it waits on and rejects with `signal.reason`; nothing is
+ * received or sent. An already-aborted signal rejects only a select that
+ * would wait.
+ *
+ * Rejects with `ChannelClosedError` (`ERR_CHANNEL_CLOSED`) when a send case
+ * is chosen on a closed channel, or its channel closes while it waits.
+ *
+ * @throws TypeError if `cases` is not an array of cases, or an option has the wrong type.
+ * @example The first channel to deliver wins
+ * ```ts
+ * import { Channel, recv, select } from 'weft';
+ * const a = new Channel<string>();
+ * const b = new Channel<string>();
+ * const winner = select([recv(a, (v) => `a:${v}`), recv(b, (v) => `b:${v}`)]);
+ * await b.send('hi');
+ * await winner; // => 'b:hi'
+ * a.length + b.length; // => 0
+ * ```
+ * @example A timeout with `after`
+ * ```ts
+ * import { Channel, after, recv, select } from 'weft';
+ * import { TestClock } from 'weft/testing';
+ * const clock = new TestClock();
+ * const replies = new Channel<string>();
+ * const reply = select([recv(replies, (v) => v), recv(after(100, { clock }), () => 'timeout')]);
+ * await clock.advance(100);
+ * await reply; // => 'timeout'
+ * ```
+ * @example Non-blocking receive with `default`
+ * ```ts
+ * import { Channel, recv, select } from 'weft';
+ * const ch = new Channel<number>();
+ * await select([recv(ch, (v) => v)], { default: () => 'nothing ready' }); // => 'nothing ready'
+ * ```
+ * @see recv
+ * @see send
+ * @see after
+ */
+export function select<R>(cases: Case<R>[], opts?: { signal?: AbortSignal }): Promise<Awaited<R>>;
+export function select<R, D>(cases: Case<R>[], opts: { default: () => D }): Promise<Awaited<R | D>>;
+export function select<R, D>(
+  cases: Case<R>[],
+  opts?: { signal?: AbortSignal; default?: () => D },
+): Promise<Awaited<R | D>> {
+  if (!Array.isArray(cases)) throw new TypeError(`select: \`cases\` must be an array of cases, got ${show(cases)}`);
+  let signal: AbortSignal | undefined;
+  let fallback: (() => D) | undefined;
+  if (opts !== undefined) {
+    checkOpts(opts, 'select');
+    signal = checkSignal(opts.signal, 'select');
+    fallback = checkOptFn(opts.default, 'select', 'default');
+  }
+  const n = cases.length;
+  let ready = 0;
+  for (let i = 0; i < n; i++) {
+    const c = cases[i];
+    if (!(c instanceof Case)) {
+      throw new TypeError(`select: \`cases[${i}]\` must be a case from recv() or send(), got ${show(c)}`);
+    }
+    if (isReady(c)) ready++;
+  }
+  if (ready !== 0) {
+    // Uniform among the ready cases: pick the k-th of them.
+    let k = ready === 1 ? 0 : Math.floor(Math.random() * ready);
+    for (let i = 0; i < n; i++) {
+      const c = cases[i]!;
+      if (isReady(c) && k-- === 0) return commit(c);
+    }
+  }
+  if (fallback !== undefined) {
+    try {
+      return Promise.resolve(fallback()) as Promise<Awaited<D>>;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  const w = new SelectWaiter('select', signal);
+  for (let i = 0; i < n; i++) {
+    const c = cases[i]!;
+    const ch = c.channel;
+    if (ch === null || ch === undefined) continue;
+    const node = new CaseNode(w, c);
+    w.nodes.push(node);
+    if (c.kind === 'recv') ch[enqueueRecv](node);
+    else ch[enqueueSend](node);
+  }
+  return w.promise.then((node) => {
+    const c = node.case;
+    if (c.handler === undefined) return undefined;
+    return c.kind === 'recv' ? c.handler(w.value, w.ok) : c.handler();
+  }) as Promise<Awaited<R>>;
+}
