@@ -9,6 +9,7 @@
  */
 import { type Clock, systemClock } from './clock.js';
 import { signalOf } from './internal/abort.js';
+import { Bucket, EPS } from './internal/bucket.js';
 import { WeftError } from './internal/errors.js';
 import { checkClock, startTimer, stopTimer } from './internal/timer.js';
 import { checkInt, checkMs, checkNumber, checkOpts } from './internal/validate.js';
@@ -74,41 +75,33 @@ export interface Reservation {
 
 // The one resolved promise every wait that need not wait returns.
 const DONE: Promise<void> = Promise.resolve();
-// Absorbs float rounding between a timer's delay and the time it targets.
-const EPS = 1e-6;
-
-// Reaches RateLimiter's private cancel from the Reservation class below.
-let cancelAt: (lim: RateLimiter, tokens: number, at: number, rate: number) => void;
-// Reaches RateLimiter's last update time from KeyedRateLimiter (idle keys).
+// Reaches a RateLimiter's last update time from KeyedRateLimiter (idle keys).
 let lastOf: (lim: RateLimiter) => number;
 
 class Booking implements Reservation {
   readonly ok: boolean;
-  #lim: RateLimiter;
-  #clock: Clock;
+  #bucket: Bucket;
   #tokens: number;
   #at: number;
   #rate: number;
 
-  constructor(lim: RateLimiter, clock: Clock, tokens: number, at: number, rate: number) {
+  constructor(bucket: Bucket, tokens: number, at: number, rate: number) {
     this.ok = at !== Number.POSITIVE_INFINITY;
-    this.#lim = lim;
-    this.#clock = clock;
+    this.#bucket = bucket;
     this.#tokens = this.ok ? tokens : 0;
     this.#at = at;
     this.#rate = rate;
   }
 
   get delay(): number {
-    const d = this.#at - this.#clock.now();
-    return Math.max(d, 0);
+    return Math.max(0, this.#at - this.#bucket.clock.now());
   }
 
   cancel(): void {
     const tokens = this.#tokens;
     if (tokens === 0) return;
     this.#tokens = 0;
-    cancelAt(this.#lim, tokens, this.#at, this.#rate);
+    this.#bucket.cancel(tokens, this.#at, this.#rate);
   }
 }
 
@@ -169,21 +162,14 @@ class RateWaiter extends Waiter<void> {
  * @see every
  */
 export class RateLimiter {
-  #clock: Clock;
-  #rate: number;
-  #burst: number;
-  // Tokens at time #last (negative while waits are in debt).
-  #tokens: number;
-  #last: number;
-  // The latest time a reserved event happens, past or future (for cancel).
-  #lastEvent: number;
+  // The numbers live in a Bucket's plain fields (see internal/bucket.ts).
+  #b: Bucket;
   #queue: WaitQueue<RateWaiter> | null = null;
   #timer: unknown = undefined;
   #onTimer: (() => void) | null = null;
 
   static {
-    cancelAt = (lim, tokens, at, rate) => lim.#cancel(tokens, at, rate);
-    lastOf = (lim) => lim.#last;
+    lastOf = (lim) => lim.#b.last;
   }
 
   /**
@@ -194,21 +180,19 @@ export class RateLimiter {
     const op = 'RateLimiter';
     checkOpts(opts, op);
     if (opts === undefined) throw new TypeError(`${op}: \`opts\` must be an object, got undefined`);
-    this.#rate = checkNumber(opts.rate, op, 'rate');
-    this.#burst = checkInt(opts.burst, op, 'burst');
-    this.#clock = checkClock(opts.clock, op, systemClock);
-    this.#tokens = this.#burst;
-    this.#last = this.#lastEvent = this.#clock.now();
+    const rate = checkNumber(opts.rate, op, 'rate');
+    const burst = checkInt(opts.burst, op, 'burst');
+    this.#b = new Bucket(checkClock(opts.clock, op, systemClock), rate, burst);
   }
 
   /** Tokens added per second. */
   get rate(): number {
-    return this.#rate;
+    return this.#b.rate;
   }
 
   /** Bucket size: the most tokens one call can take. */
   get burst(): number {
-    return this.#burst;
+    return this.#b.burst;
   }
 
   /** Number of `wait` calls still waiting for their time. */
@@ -221,8 +205,8 @@ export class RateLimiter {
    * when the rate is `Infinity`.
    */
   tokens(): number {
-    if (this.#rate === Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY;
-    return this.#advance(this.#clock.now());
+    const b = this.#b;
+    return b.rate === Number.POSITIVE_INFINITY ? b.rate : b.advance(b.clock.now());
   }
 
   /**
@@ -243,21 +227,7 @@ export class RateLimiter {
   allow(n?: number): boolean {
     if (n === undefined) n = 1;
     else if (n !== 1) checkInt(n, 'RateLimiter.allow', 'n');
-    const rate = this.#rate;
-    if (rate === Number.POSITIVE_INFINITY) return true;
-    let now = this.#clock.now();
-    const last = this.#last;
-    let tokens = this.#tokens;
-    if (now > last) {
-      tokens += ((now - last) * rate) / 1000;
-      if (tokens > this.#burst) tokens = this.#burst;
-    } else now = last;
-    // tokens never exceed burst, so this also refuses n > burst.
-    if (tokens < n) return false;
-    this.#tokens = tokens - n;
-    this.#last = now;
-    if (now > this.#lastEvent) this.#lastEvent = now;
-    return true;
+    return this.#b.allow(n);
   }
 
   /**
@@ -286,9 +256,9 @@ export class RateLimiter {
   reserve(n?: number): Reservation {
     if (n === undefined) n = 1;
     else if (n !== 1) checkInt(n, 'RateLimiter.reserve', 'n');
-    const rate = this.#rate;
-    const at = this.#take(n);
-    return new Booking(this, this.#clock, n, at, rate);
+    const b = this.#b;
+    const rate = b.rate;
+    return new Booking(b, n, b.take(n), rate);
   }
 
   /**
@@ -338,19 +308,20 @@ export class RateLimiter {
     if (n === undefined) n = 1;
     else if (n !== 1) checkInt(n, op, 'n');
     const signal = signalOf(opts, op);
-    const rate = this.#rate;
-    if (n > this.#burst && rate !== Number.POSITIVE_INFINITY) {
-      throw new RangeError(`${op}: \`n\` must be at most the burst ${this.#burst}, got ${n}`);
+    const b = this.#b;
+    const rate = b.rate;
+    if (n > b.burst && rate !== Number.POSITIVE_INFINITY) {
+      throw new RangeError(`${op}: \`n\` must be at most the burst ${b.burst}, got ${n}`);
     }
     if (signal?.aborted) return Promise.reject(signal.reason);
-    const at = this.#take(n);
+    const at = b.take(n);
     if (at === Number.POSITIVE_INFINITY) {
       return Promise.reject(
-        new RateLimitExceededError(`${op}: ${n} token(s) can never be available at rate 0 (${this.#tokens} left)`),
+        new RateLimitExceededError(`${op}: ${n} token(s) can never be available at rate 0 (${b.tokens} left)`),
       );
     }
-    // #take left #last at the current time.
-    if (at <= this.#last) return DONE;
+    // take() left `last` at the current time.
+    if (at <= b.last) return DONE;
     const waiter = new RateWaiter(signal, n, at, rate);
     let queue = this.#queue;
     if (queue === null) {
@@ -358,7 +329,7 @@ export class RateLimiter {
       queue.onAbort = (w, wasHead) => this.#aborted(w, wasHead);
     }
     queue.push(waiter);
-    if (queue.length === 1) this.#arm(at - this.#last);
+    if (queue.length === 1) this.#arm(at - b.last);
     return waiter.promise;
   }
 
@@ -370,8 +341,8 @@ export class RateLimiter {
    */
   setRate(rate: number): void {
     checkNumber(rate, 'RateLimiter.setRate', 'rate');
-    this.#sync();
-    this.#rate = rate;
+    this.#b.sync();
+    this.#b.rate = rate;
   }
 
   /**
@@ -382,77 +353,15 @@ export class RateLimiter {
    */
   setBurst(burst: number): void {
     checkInt(burst, 'RateLimiter.setBurst', 'burst');
-    this.#sync();
-    this.#burst = burst;
-    if (this.#tokens > burst) this.#tokens = burst;
-  }
-
-  // Tokens at `now`, without changing anything (x/time's advance).
-  #advance(now: number): number {
-    const last = this.#last;
-    if (now <= last) return this.#tokens;
-    const tokens = this.#tokens + ((now - last) * this.#rate) / 1000;
-    return Math.min(tokens, this.#burst);
-  }
-
-  #sync(): void {
-    if (this.#rate === Number.POSITIVE_INFINITY) {
-      // No limit meant a full bucket all along.
-      this.#tokens = this.#burst;
-      this.#last = this.#clock.now();
-      return;
-    }
-    const now = this.#clock.now();
-    this.#tokens = this.#advance(now);
-    if (now > this.#last) this.#last = now;
-  }
-
-  // Takes n tokens, into debt if need be; returns the time to act, or
-  // Infinity (taking nothing) when that time never comes (x/time's reserveN).
-  #take(n: number): number {
-    let now = this.#clock.now();
-    if (now < this.#last) now = this.#last;
-    const rate = this.#rate;
-    if (rate === Number.POSITIVE_INFINITY) {
-      this.#last = now;
-      return now;
-    }
-    if (n > this.#burst) return Number.POSITIVE_INFINITY;
-    const tokens = this.#advance(now) - n;
-    const at = tokens < 0 ? now + (-tokens * 1000) / rate : now;
-    if (at === Number.POSITIVE_INFINITY) return at;
-    this.#tokens = tokens;
-    this.#last = now;
-    // Kept monotonic: a reservation made after a cancel gave tokens back may
-    // act before an older one, and cancel must not give back more than it can.
-    if (at > this.#lastEvent) this.#lastEvent = at;
-    return at;
-  }
-
-  // x/time's CancelAt: gives back `tokens` reserved for `at` at `rate`,
-  // less those that reservations made after it already count on.
-  #cancel(tokens: number, at: number, rate: number): void {
-    if (this.#rate === Number.POSITIVE_INFINITY || rate === Number.POSITIVE_INFINITY) return;
-    let now = this.#clock.now();
-    if (at < now) return; // Already due: too late to give back.
-    let restore = tokens - ((this.#lastEvent - at) * rate) / 1000;
-    if (restore <= 0) return;
-    if (restore > tokens) restore = tokens;
-    if (now < this.#last) now = this.#last;
-    let t = this.#advance(now) + restore;
-    if (t > this.#burst) t = this.#burst;
-    this.#tokens = t;
-    this.#last = now;
-    // This was the latest reservation (up to rounding): the latest is now the one before it.
-    if (Math.abs(at - this.#lastEvent) <= EPS) {
-      const prev = at - (tokens * 1000) / rate;
-      if (prev >= now) this.#lastEvent = prev;
-    }
+    const b = this.#b;
+    b.sync();
+    b.burst = burst;
+    if (b.tokens > burst) b.tokens = burst;
   }
 
   #arm(ms: number): void {
     this.#onTimer ??= () => this.#fire();
-    this.#timer = startTimer(this.#clock, this.#onTimer, ms, 'RateLimiter.wait');
+    this.#timer = startTimer(this.#b.clock, this.#onTimer, ms, 'RateLimiter.wait');
   }
 
   // The head's time came: release every wait that is due, in order, then
@@ -460,7 +369,7 @@ export class RateLimiter {
   #fire(): void {
     this.#timer = undefined;
     const queue = this.#queue!;
-    const now = this.#clock.now();
+    const now = this.#b.clock.now();
     let head = queue.head;
     while (head !== null && head.at <= now + EPS) {
       queue.shift();
@@ -471,12 +380,13 @@ export class RateLimiter {
   }
 
   #aborted(w: RateWaiter, wasHead: boolean): void {
-    this.#cancel(w.tokens, w.at, w.rate);
+    const b = this.#b;
+    b.cancel(w.tokens, w.at, w.rate);
     if (!wasHead) return;
-    stopTimer(this.#clock, this.#timer);
+    stopTimer(b.clock, this.#timer);
     this.#timer = undefined;
     const head = this.#queue!.head;
-    if (head !== null) this.#arm(head.at - this.#clock.now());
+    if (head !== null) this.#arm(head.at - b.clock.now());
   }
 }
 
