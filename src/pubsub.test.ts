@@ -232,8 +232,14 @@ describe('PubSub delivery', () => {
     const free = ps.subscribe('t', { buffer: 10 });
     expect(await ps.publish('t', 1)).toEqual({ delivered: 2, dropped: 0 });
     const settled: number[] = [];
-    const p2 = ps.publish('t', 2).then((r) => (settled.push(2), r));
-    const p3 = ps.publish('t', 3).then((r) => (settled.push(3), r));
+    const p2 = ps.publish('t', 2).then((r) => {
+      settled.push(2);
+      return r;
+    });
+    const p3 = ps.publish('t', 3).then((r) => {
+      settled.push(3);
+      return r;
+    });
     await tick();
     expect(settled).toEqual([]);
     expect(leaks.check().waiters).toBe(2);

@@ -460,7 +460,10 @@ export class PubSub<M> {
    * const sub = ps.subscribe('jobs', { buffer: 1, overflow: 'block' });
    * await ps.publish('jobs', 1); // => { delivered: 1, dropped: 0 }
    * let done = false;
-   * const second = ps.publish('jobs', 2).then((r) => ((done = true), r));
+   * const second = ps.publish('jobs', 2).then((r) => {
+   *   done = true;
+   *   return r;
+   * });
    * await Promise.resolve();
    * done; // => false
    * (await sub.recv()).value?.payload; // => 1
