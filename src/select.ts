@@ -44,6 +44,9 @@ export class Case<R> {
   }
 }
 
+/** The result type of a case: the `R` of `Case<R>` (a union for a union of cases). */
+export type CaseResult<C> = C extends Case<infer R> ? R : never;
+
 function checkChannel(ch: unknown, op: string): Channel<any> | null | undefined {
   if (ch === null || ch === undefined || ch instanceof Channel) return ch;
   throw new TypeError(`${op}: \`ch\` must be a Channel, null or undefined, got ${show(ch)}`);
@@ -247,6 +250,15 @@ function commit<R>(c: Case<R>): Promise<Awaited<R>> {
  */
 export function select<R>(cases: Case<R>[], opts?: { signal?: AbortSignal }): Promise<Awaited<R>>;
 export function select<R, D>(cases: Case<R>[], opts: { default: () => D }): Promise<Awaited<R | D>>;
+// The same for cases whose results differ in type: R is then the union of them.
+export function select<C extends Case<unknown>>(
+  cases: C[],
+  opts?: { signal?: AbortSignal },
+): Promise<Awaited<CaseResult<C>>>;
+export function select<C extends Case<unknown>, D>(
+  cases: C[],
+  opts: { default: () => D },
+): Promise<Awaited<CaseResult<C> | D>>;
 export function select<R, D>(
   cases: Case<R>[],
   opts?: { signal?: AbortSignal; default?: () => D },
