@@ -209,7 +209,7 @@ function clockOf(opts: ScopeOptions | undefined, op: string): Clock {
  * root.signal.aborted; // => false
  * root.cancel();
  * ```
- * @example Released with `using`
+ * @example Released with a using declaration
  * ```ts
  * import { withCancel } from 'weft';
  * let signal: AbortSignal;
@@ -299,7 +299,7 @@ export function withTimeout(parent: AbortSignal | undefined, ms: number, opts?: 
  * await clock.advance(1);
  * scope.signal.reason.code; // => 'ERR_DEADLINE_EXCEEDED'
  * ```
- * @example A `Date` in the past
+ * @example A Date in the past
  * ```ts
  * import { withDeadline } from 'weft';
  * const scope = withDeadline(undefined, new Date(2000, 0, 1));
