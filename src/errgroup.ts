@@ -308,6 +308,10 @@ export class ErrGroup {
       this.#onError(err);
       return;
     }
+    if (result instanceof Promise) {
+      result.then(this.#onDone, this.#onError);
+      return;
+    }
     if (result !== null && (typeof result === 'object' || typeof result === 'function')) {
       let then: unknown;
       try {
@@ -329,7 +333,7 @@ export class ErrGroup {
   #release(): void {
     this.#active--;
     this.#pending--;
-    this.#drain();
+    if (this.#slots.length !== 0) this.#drain();
     if (this.#pending === 0 && this.#waiters.length !== 0) {
       this.#finish();
       const waiters = this.#waiters.takeAll();

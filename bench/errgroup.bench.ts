@@ -1,0 +1,50 @@
+/**
+ * ErrGroup with a limit as a bounded producer: 1,000,000 trivial async
+ * tasks, at most 100 at a time, the producer awaiting `go()` for a slot
+ * (backpressure), then `wait()`. Against Effect's `forEach` with
+ * `concurrency: 100` and a hand-written floor: 100 async loops pulling from
+ * one shared index.
+ */
+import { Effect } from 'effect';
+import { ErrGroup } from 'weft';
+import { compare } from './lib.js';
+
+const N = 1_000_000;
+const LIMIT = 100;
+let sink = 0;
+const task = async (): Promise<void> => {
+  sink++;
+};
+const items = Array.from({ length: N }, (_, i) => i);
+
+export default async function (): Promise<void> {
+  await compare('ErrGroup: 1M async tasks, limit 100, producer with backpressure', {
+    ops: N,
+    unit: 'tasks',
+    heavy: true,
+    cases: {
+      'weft ErrGroup go/wait': async () => {
+        const g = new ErrGroup({ limit: LIMIT });
+        for (let i = 0; i < N; i++) await g.go(task);
+        await g.wait();
+      },
+      'peer effect forEach': () =>
+        Effect.runPromise(Effect.forEach(items, () => Effect.promise(task), { concurrency: LIMIT, discard: true })),
+      'floor (hand-written)': async () => {
+        let next = 0;
+        const loop = async () => {
+          while (next < N) {
+            next++;
+            await task();
+          }
+        };
+        const loops: Promise<void>[] = [];
+        for (let i = 0; i < LIMIT; i++) loops.push(loop());
+        await Promise.all(loops);
+      },
+    },
+    weft: 'weft ErrGroup go/wait',
+    target: 'weft within 2x of the floor',
+  });
+  if (sink < 0) console.log(sink);
+}
