@@ -14,13 +14,30 @@ import { checkClock } from './internal/timer.js';
 import { checkInt, checkMs, checkNumber, checkOptFn, checkOpts, checkString } from './internal/validate.js';
 import { FailureWindow } from './internal/window.js';
 
-/** The three states of a `CircuitBreaker`. */
+/**
+ * The three states of a `CircuitBreaker`, named as gobreaker's `State.String()`.
+ *
+ * @see CircuitBreaker
+ */
 export type CircuitState = 'closed' | 'open' | 'half-open';
 
 /**
  * The requests of the current generation and their outcomes (gobreaker's
  * `Counts`). A new generation, with zero counts, starts at every change of
  * state and at every `interval` while closed.
+ *
+ * @example A failure-ratio rule
+ * ```ts
+ * import { CircuitBreaker, type Counts } from 'weft';
+ * const readyToTrip = (c: Counts) => c.requests >= 3 && c.totalFailures / c.requests >= 0.6;
+ * const cb = new CircuitBreaker({ readyToTrip });
+ * await cb.execute(() => 'ok');
+ * await cb.execute(() => Promise.reject(new Error('a'))).catch(() => {});
+ * cb.counts; // => { requests: 2, totalSuccesses: 1, totalFailures: 1, consecutiveSuccesses: 0, consecutiveFailures: 1 }
+ * await cb.execute(() => Promise.reject(new Error('b'))).catch(() => {});
+ * cb.state; // => 'open'
+ * ```
+ * @see CircuitBreaker
  */
 export interface Counts {
   /** Requests admitted. */
@@ -33,7 +50,11 @@ export interface Counts {
   consecutiveFailures: number;
 }
 
-/** Options of `CircuitBreaker`; every field is optional. */
+/**
+ * Options of `CircuitBreaker`; every field is optional (gobreaker's `Settings`).
+ *
+ * @see CircuitBreaker
+ */
 export interface CircuitBreakerOptions {
   /** Passed to `onStateChange` and used in error messages (default `''`). */
   name?: string;
@@ -65,6 +86,20 @@ export interface CircuitBreakerOptions {
  * Rejection of `CircuitBreaker.execute` while the breaker is open: the
  * request was not sent (gobreaker's `ErrOpenState`). `retryAfter` tells
  * how many milliseconds remain until the breaker lets a trial through.
+ * Match it on `code`.
+ *
+ * @example How long to stay away
+ * ```ts
+ * import { CircuitBreaker } from 'weft';
+ * import { TestClock } from 'weft/testing';
+ * const clock = new TestClock();
+ * const cb = new CircuitBreaker({ timeout: 5000, readyToTrip: () => true, clock });
+ * await cb.execute(() => Promise.reject(new Error('down'))).catch(() => {});
+ * await clock.advance(2000);
+ * const err = await cb.execute(() => 'never runs').catch((e) => e);
+ * [err.name, err.code, err.retryAfter]; // => ['CircuitOpenError', 'ERR_CIRCUIT_OPEN', 3000]
+ * ```
+ * @see CircuitBreaker
  */
 export class CircuitOpenError extends WeftError {
   readonly code = 'ERR_CIRCUIT_OPEN' as const;
@@ -80,7 +115,23 @@ export class CircuitOpenError extends WeftError {
 /**
  * Rejection of `CircuitBreaker.execute` while the breaker is half-open and
  * has already admitted its `maxRequests` trial requests (gobreaker's
- * `ErrTooManyRequests`). The request was not sent.
+ * `ErrTooManyRequests`). The request was not sent. Match it on `code`.
+ *
+ * @example One trial at a time
+ * ```ts
+ * import { CircuitBreaker } from 'weft';
+ * import { TestClock } from 'weft/testing';
+ * const clock = new TestClock();
+ * const cb = new CircuitBreaker({ timeout: 100, readyToTrip: () => true, clock });
+ * await cb.execute(() => Promise.reject(new Error('down'))).catch(() => {});
+ * await clock.advance(100);
+ * const trial = cb.execute(() => new Promise((resolve) => clock.setTimeout(() => resolve('up'), 10)));
+ * await cb.execute(() => 'second').catch((e) => e.code); // => 'ERR_TOO_MANY_REQUESTS'
+ * await clock.advance(10);
+ * await trial; // => 'up'
+ * cb.state; // => 'closed'
+ * ```
+ * @see CircuitBreaker
  */
 export class TooManyRequestsError extends WeftError {
   readonly code = 'ERR_TOO_MANY_REQUESTS' as const;
@@ -253,7 +304,7 @@ export class CircuitBreaker {
    * Otherwise rejects with what `fn` threw or rejected with, as it is.
    *
    * @throws TypeError if `fn` is not a function.
-   * @example
+   * @example An error that counts as a success still rejects
    * ```ts
    * import { CircuitBreaker } from 'weft';
    * const cb = new CircuitBreaker({ isSuccessful: (err: any) => err.status === 404 });

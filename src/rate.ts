@@ -40,13 +40,26 @@ export function every(intervalMs: number): number {
 /**
  * Rejection of `RateLimiter.wait` when the tokens can never come: the rate
  * is 0 and fewer than `n` tokens are left of the initial burst (x/time's
- * `WaitN` fails the same way).
+ * `WaitN` fails the same way). Match it on `code`.
+ *
+ * @example A budget that does not refill
+ * ```ts
+ * import { RateLimiter } from 'weft';
+ * const lim = new RateLimiter({ rate: 0, burst: 2 });
+ * await lim.wait(2);
+ * await lim.wait(1).catch((err) => err.code); // => 'ERR_RATE_LIMIT_EXCEEDED'
+ * ```
+ * @see RateLimiter.wait
  */
 export class RateLimitExceededError extends WeftError {
   readonly code = 'ERR_RATE_LIMIT_EXCEEDED' as const;
 }
 
-/** Options of `RateLimiter` and `KeyedRateLimiter`. */
+/**
+ * Options of `RateLimiter` and `KeyedRateLimiter`.
+ *
+ * @see RateLimiter
+ */
 export interface RateLimiterOptions {
   /** Tokens added per second; `Infinity` means no limit, 0 only the initial burst. */
   rate: number;
@@ -58,7 +71,23 @@ export interface RateLimiterOptions {
 
 /**
  * What `RateLimiter.reserve` gives: the right to act after `delay`
- * milliseconds, as x/time's `Reservation`.
+ * milliseconds, as x/time's `Reservation`. The tokens are taken when it is
+ * made; the holder either acts once `delay` is 0 or calls `cancel()`.
+ *
+ * @example Act now or give the tokens back
+ * ```ts
+ * import { RateLimiter } from 'weft';
+ * import { TestClock } from 'weft/testing';
+ * const clock = new TestClock();
+ * const lim = new RateLimiter({ rate: 1, burst: 1, clock });
+ * lim.allow();
+ * const r = lim.reserve();
+ * [r.ok, r.delay]; // => [true, 1000]
+ * r.cancel(); // too long to wait: the token goes back
+ * await clock.advance(1000);
+ * lim.allow(); // => true
+ * ```
+ * @see RateLimiter.reserve
  */
 export interface Reservation {
   /** False when the tokens can never be granted (`n` above the burst, or rate 0 and too few left). */
@@ -214,7 +243,7 @@ export class RateLimiter {
    * did. Never waits; takes nothing on false. `allow(0)` is always true.
    *
    * @throws RangeError if `n` is not an integer >= 0.
-   * @example
+   * @example Dropping what exceeds the rate
    * ```ts
    * import { RateLimiter } from 'weft';
    * const lim = new RateLimiter({ rate: 1, burst: 3 });
@@ -289,16 +318,19 @@ export class RateLimiter {
    * await clock.advance(1000);
    * await later; // => 200
    * ```
-   * @example Giving up
+   * @example Giving up gives the token back
    * ```ts
    * import { RateLimiter } from 'weft';
    * import { TestClock } from 'weft/testing';
    * const clock = new TestClock();
-   * const lim = new RateLimiter({ rate: 1, burst: 1, clock });
+   * const lim = new RateLimiter({ rate: 10, burst: 1, clock });
    * lim.allow(); // => true
-   * const wait = lim.wait(1, { signal: AbortSignal.timeout(1) });
-   * await wait.catch((err) => err.name); // => 'TimeoutError'
-   * lim.tokens() >= 0; // => true
+   * const ac = new AbortController();
+   * clock.setTimeout(() => ac.abort(new Error('gave up')), 50);
+   * const wait = lim.wait(1, { signal: ac.signal }).catch((err) => err.message);
+   * await clock.advance(50);
+   * await wait; // => 'gave up'
+   * lim.tokens(); // => 0.5
    * ```
    * @see allow
    * @see reserve
@@ -390,7 +422,12 @@ export class RateLimiter {
   }
 }
 
-/** Options of `KeyedRateLimiter`. */
+/**
+ * Options of `KeyedRateLimiter`: those of `RateLimiter`, applied to each
+ * key, and the bounds on the keys held.
+ *
+ * @see KeyedRateLimiter
+ */
 export interface KeyedRateLimiterOptions extends RateLimiterOptions {
   /**
    * The most keys held at once (default `Infinity`). Past it, a new key
@@ -491,7 +528,7 @@ export class KeyedRateLimiter {
    *
    * @throws TypeError if `key` is not a string, or `opts` has the wrong type.
    * @throws RangeError if `n` is not an integer >= 0 or exceeds `burst` at a finite rate.
-   * @example
+   * @example Each key waits on its own
    * ```ts
    * import { KeyedRateLimiter } from 'weft';
    * import { TestClock } from 'weft/testing';

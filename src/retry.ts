@@ -9,7 +9,11 @@ import { checkClock, startTimer, stopTimer } from './internal/timer.js';
 import { checkFn, checkInt, checkMs, checkNumber, checkOptFn, checkOpts } from './internal/validate.js';
 import { Waiter } from './internal/waiter.js';
 
-/** How long `retry` waits between attempts. */
+/**
+ * How long `retry` waits between attempts.
+ *
+ * @see retry
+ */
 export interface RetryBackoff {
   /** Milliseconds before the second attempt, before jitter (default 100). */
   initial?: number;
@@ -21,7 +25,11 @@ export interface RetryBackoff {
   jitter?: 'full' | 'equal' | 'none';
 }
 
-/** Options of `retry`. */
+/**
+ * Options of `retry`.
+ *
+ * @see retry
+ */
 export interface RetryOptions {
   /** Total tries, the first included: an integer >= 1, or `Infinity` (default 3). */
   attempts?: number;
