@@ -116,12 +116,25 @@ describe('withCancel', () => {
     const ac = new AbortController();
     const counter = countListeners(ac.signal);
     const scopes = Array.from({ length: 1000 }, () => withCancel(ac.signal));
-    expect(counter.count).toBe(1000);
+    // One real listener on the parent however many children; each child is one tracked listener.
+    expect(counter.count).toBe(1);
     expect(leaks.check().listeners).toBe(1000);
     for (let i = scopes.length - 1; i >= 0; i -= 2) scopes[i]!.cancel();
     for (let i = 0; i < scopes.length; i += 2) scopes[i]!.cancel();
     expect(counter.count).toBe(0);
     expect(leaks.check()).toEqual(clean);
+  });
+
+  it('aborts the children of a parent in the order they were created', () => {
+    const ac = new AbortController();
+    const order: number[] = [];
+    const scopes = Array.from({ length: 20 }, () => withCancel(ac.signal));
+    scopes.forEach((s, i) => {
+      s.signal.addEventListener('abort', () => order.push(i));
+    });
+    scopes[5]!.cancel();
+    ac.abort();
+    expect(order).toEqual([5, 0, 1, 2, 3, 4, ...Array.from({ length: 14 }, (_, i) => i + 6)]);
   });
 
   it('removes its listener from the parent when the parent aborts', () => {

@@ -12,8 +12,9 @@
  * children.
  */
 import { type Clock, systemClock } from './clock.js';
-import { checkSignal, listen, signalOf, unlisten } from './internal/abort.js';
+import { checkSignal, signalOf } from './internal/abort.js';
 import { WeftError } from './internal/errors.js';
+import { attach, detach } from './internal/hub.js';
 import { checkClock, startTimer, stopTimer } from './internal/timer.js';
 import { checkFn, checkMs, checkOpts, show } from './internal/validate.js';
 import { Waiter } from './internal/waiter.js';
@@ -95,8 +96,11 @@ export interface SleepOptions {
   clock?: Clock;
 }
 
-// The scope is its own abort listener on the parent (no closure per scope);
-// its timer callback is the one closure a timed scope allocates.
+// The scope is its own abort listener on the parent (no closure per scope),
+// attached through the parent's hub: a parent with thousands of children has
+// one real listener, and a child leaves it in O(1) whatever the order (Go
+// keeps a parent's children in a map for the same reason). Its timer
+// callback is the one closure a timed scope allocates.
 class CancelScope implements Scope, EventListenerObject {
   readonly #ac = new AbortController();
   readonly #parent: AbortSignal | undefined;
@@ -110,7 +114,7 @@ class CancelScope implements Scope, EventListenerObject {
         this.#parent = undefined;
         return;
       }
-      listen(parent, this, op);
+      attach(parent, this, op);
     }
     this.#parent = parent;
   }
@@ -153,7 +157,7 @@ class CancelScope implements Scope, EventListenerObject {
   // Detaches from the parent and the clock before aborting, so that what
   // the signal's own listeners do can never find this scope half-ended.
   #end(reason: unknown): void {
-    if (this.#parent !== undefined) unlisten(this.#parent, this);
+    if (this.#parent !== undefined) detach(this.#parent, this);
     if (this.#timer !== undefined) {
       stopTimer(this.#clock!, this.#timer);
       this.#timer = undefined;
@@ -336,11 +340,11 @@ class AfterFunc implements EventListenerObject {
     this.#signal = signal;
     this.#fn = fn;
     if (signal.aborted) queueMicrotask(() => this.#run());
-    else listen(signal, this, 'afterFunc');
+    else attach(signal, this, 'afterFunc');
   }
 
   handleEvent(): void {
-    unlisten(this.#signal, this);
+    detach(this.#signal, this);
     queueMicrotask(() => this.#run());
   }
 
@@ -354,7 +358,7 @@ class AfterFunc implements EventListenerObject {
   stop(): boolean {
     if (this.#fn === null) return false;
     this.#fn = null;
-    unlisten(this.#signal, this);
+    detach(this.#signal, this);
     return true;
   }
 }
