@@ -271,6 +271,36 @@ describe('CircuitBreaker', () => {
     ]);
   });
 
+  it('a throwing onStateChange rejects the call that caused the change, and the change stands', async () => {
+    const boom = new Error('listener');
+    const cb = new CircuitBreaker({
+      readyToTrip: () => true,
+      onStateChange: () => {
+        throw boom;
+      },
+      clock: new TestClock(),
+    });
+    await expect(cb.execute(() => Promise.reject(new Error('down')))).rejects.toBe(boom);
+    expect(cb.state).toBe('open');
+    await expect(cb.execute(() => 1)).rejects.toMatchObject({ code: 'ERR_CIRCUIT_OPEN' });
+  });
+
+  it('a throwing readyToTrip or isSuccessful rejects the call instead of throwing from execute', async () => {
+    const bad = new Error('callback');
+    const cb = new CircuitBreaker({
+      isSuccessful: () => {
+        throw bad;
+      },
+    });
+    let p: Promise<unknown> | undefined;
+    expect(() => {
+      p = cb.execute(() => {
+        throw new Error('fn');
+      });
+    }).not.toThrow();
+    await expect(p).rejects.toBe(bad);
+  });
+
   describe('window', () => {
     it('trips on the failure rate once minRequests are in the window', async () => {
       const clock = new TestClock();

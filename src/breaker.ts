@@ -64,11 +64,18 @@ export interface CircuitBreakerOptions {
   interval?: number;
   /** Milliseconds open before going half-open (default 60_000). */
   timeout?: number;
-  /** Called with the counts after each failure while closed; true trips (default: `consecutiveFailures > 5`). */
+  /**
+   * Called with the counts after each failure while closed; true trips
+   * (default: `consecutiveFailures > 5`). With `window`, either may trip.
+   */
   readyToTrip?: (counts: Counts) => boolean;
   /** Called with each error `fn` throws or rejects with; true counts it as a success (default: every error is a failure). */
   isSuccessful?: (err: unknown) => boolean;
-  /** Called at each change of state, synchronously, by the call that caused it. */
+  /**
+   * Called at each change of state, synchronously, by the call that caused
+   * it. If it throws, the change stands and that call rejects (or, for the
+   * `state` and `counts` getters, throws) with the error.
+   */
   onStateChange?: (name: string, from: CircuitState, to: CircuitState) => void;
   /**
    * Also trip on the failure rate over the last `ms` milliseconds, counted in
@@ -316,24 +323,39 @@ export class CircuitBreaker {
   execute<T>(fn: () => T | Promise<T>): Promise<T> {
     if (typeof fn !== 'function')
       throw new TypeError(`CircuitBreaker.execute: \`fn\` must be a function, got ${typeof fn}`);
-    if (this.#expiry !== Number.POSITIVE_INFINITY) this.#tick(this.#clock.now());
-    if (this.#state !== 'closed') {
-      const refused = this.#refuse();
-      if (refused !== null) return Promise.reject(refused);
+    // A callback of the options that throws (onStateChange, readyToTrip,
+    // isSuccessful) rejects this call rather than throwing from it.
+    let gen: number;
+    try {
+      if (this.#expiry !== Number.POSITIVE_INFINITY) this.#tick(this.#clock.now());
+      if (this.#state !== 'closed') {
+        const refused = this.#refuse();
+        if (refused !== null) return Promise.reject(refused);
+      }
+      this.#requests++;
+      gen = this.#generation;
+    } catch (err) {
+      return Promise.reject(err);
     }
-    this.#requests++;
-    const gen = this.#generation;
     let result: T | Promise<T>;
     try {
       result = fn();
     } catch (err) {
-      this.#settleError(gen, err);
+      try {
+        this.#settleError(gen, err);
+      } catch (callbackErr) {
+        return Promise.reject(callbackErr);
+      }
       return Promise.reject(err);
     }
     if (result instanceof Promise || (result !== null && typeof (result as any)?.then === 'function')) {
       return this.#track(gen, result as Promise<T>);
     }
-    this.#success(gen);
+    try {
+      this.#success(gen);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     return Promise.resolve(result);
   }
 
