@@ -14,7 +14,7 @@ describe('attach and detach', () => {
     for (const l of ls) attach(ac.signal, l, 'test.attach');
     expect(real(ac.signal)).toBe(1);
     expect(leaks.check().listeners).toBe(50);
-    for (const l of ls.toReversed()) detach(ac.signal, l);
+    for (const l of [...ls].reverse()) detach(ac.signal, l);
     expect(real(ac.signal)).toBe(0);
     expect(leaks.check().listeners).toBe(0);
     detach(ac.signal, ls[0]!);
