@@ -33,6 +33,15 @@ describe('detectDeadlocks in a child process', () => {
     expect(res.stderr).not.toMatch(/weft operation 2/);
   });
 
+  it('reports a receive on a channel that nobody will close, at the line of the recv', async () => {
+    const res = await runFixture('deadlock-channel.ts');
+    expect(res.stdout).toBe('job 1\njob 2\n');
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(
+      /^fatal error: all goroutines are asleep - deadlock!\n\nweft operation 1 \[Channel\.recv\]:\n\tat consume \(.*deadlock-channel\.ts:12:\d+\)\n$/,
+    );
+  });
+
   it('exits with the exit code it was given', async () => {
     const res = await runFixture('deadlock-blocked.ts', '7');
     expect(res.code).toBe(7);
