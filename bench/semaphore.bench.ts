@@ -1,0 +1,163 @@
+/**
+ * Semaphore.run as a concurrency limiter.
+ *
+ * (a) 1,000,000 trivial async tasks at concurrency 100, every promise
+ * created up front (`Promise.all(Array.from({ length: 1e6 }, () =>
+ * sem.run(task)))`): weft against p-limit, p-queue, async-sema (acquire,
+ * await, release in an async wrapper, its documented use),
+ * @supercharge/promise-pool (its own API over an array of 1e6 items), and a
+ * careful hand-written limiter (floor).
+ *
+ * (b) Waiter-queue scaling: 10k, 20k and 40k tasks queued at once on a
+ * semaphore of 100, against async-mutex's Semaphore and Effect's
+ * (`Effect.makeSemaphore(100)` + `withPermits(1)`): the throughput of a
+ * queue must not fall as it grows.
+ */
+import { PromisePool } from '@supercharge/promise-pool';
+import { Semaphore as AsyncMutexSemaphore } from 'async-mutex';
+import { Sema } from 'async-sema';
+import { Effect } from 'effect';
+import pLimit from 'p-limit';
+import PQueue from 'p-queue';
+import { Semaphore } from '../src/index.js';
+import { compare } from './lib.js';
+
+const CONCURRENCY = 100;
+const task = (): Promise<number> => Promise.resolve(1);
+
+/**
+ * The floor: the least a limiter can do. A counter, a ring of waiting
+ * tasks and their resolvers, and a task started the moment a slot frees.
+ */
+class FloorLimiter {
+  active = 0;
+  readonly limit: number;
+  fns: (() => Promise<unknown>)[] = [];
+  resolves: ((v: unknown) => void)[] = [];
+  rejects: ((e: unknown) => void)[] = [];
+  head = 0;
+  readonly onValue = (v: unknown): unknown => {
+    this.next();
+    return v;
+  };
+  readonly onError = (e: unknown): never => {
+    this.next();
+    throw e;
+  };
+
+  constructor(limit: number) {
+    this.limit = limit;
+  }
+
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.active < this.limit) {
+      this.active++;
+      return fn().then(this.onValue as (v: T) => T, this.onError);
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.fns.push(fn);
+      this.resolves.push(resolve as (v: unknown) => void);
+      this.rejects.push(reject);
+    });
+  }
+
+  next(): void {
+    if (this.head === this.fns.length) {
+      this.active--;
+      if (this.head !== 0) {
+        this.fns = [];
+        this.resolves = [];
+        this.rejects = [];
+        this.head = 0;
+      }
+      return;
+    }
+    const i = this.head++;
+    const fn = this.fns[i]!;
+    const resolve = this.resolves[i]!;
+    const reject = this.rejects[i]!;
+    fn().then(
+      (v) => {
+        resolve(v);
+        this.next();
+      },
+      (e) => {
+        reject(e);
+        this.next();
+      },
+    );
+  }
+}
+
+function all(n: number, run: () => Promise<unknown>): Promise<unknown[]> {
+  return Promise.all(Array.from({ length: n }, run));
+}
+
+async function bounded(n: number): Promise<void> {
+  const sem = new Semaphore(CONCURRENCY);
+  const limit = pLimit(CONCURRENCY);
+  const queue = new PQueue({ concurrency: CONCURRENCY });
+  const sema = new Sema(CONCURRENCY);
+  const floor = new FloorLimiter(CONCURRENCY);
+  const items = Array.from({ length: n }, (_, i) => i);
+  const semaRun = async (): Promise<number> => {
+    await sema.acquire();
+    try {
+      return await task();
+    } finally {
+      sema.release();
+    }
+  };
+
+  await compare(`${n.toLocaleString('en')} trivial async tasks at concurrency ${CONCURRENCY}, all queued up front`, {
+    ops: n,
+    unit: 'tasks',
+    heavy: true,
+    cases: {
+      'weft Semaphore.run': () => all(n, () => sem.run(task)),
+      'floor (hand-written)': () => all(n, () => floor.run(task)),
+      'peer p-limit': () => all(n, () => limit(task)),
+      'peer p-queue': () => all(n, () => queue.add(task)),
+      'peer async-sema': () => all(n, semaRun),
+      'peer @supercharge/promise-pool': () => PromisePool.withConcurrency(CONCURRENCY).for(items).process(task),
+    },
+    weft: 'weft Semaphore.run',
+    target: 'at least 3x the fastest peer',
+  });
+}
+
+async function scaling(sizes: number[]): Promise<void> {
+  const sem = new Semaphore(CONCURRENCY);
+  const am = new AsyncMutexSemaphore(CONCURRENCY);
+  const eff = Effect.runSync(Effect.makeSemaphore(CONCURRENCY));
+  const effTask = eff.withPermits(1)(Effect.promise(task));
+  const rows: string[] = [];
+  for (const n of sizes) {
+    const out = await compare(`${n.toLocaleString('en')} tasks queued at once on a semaphore of ${CONCURRENCY}`, {
+      ops: n,
+      unit: 'tasks',
+      cases: {
+        'weft Semaphore.run': () => all(n, () => sem.run(task)),
+        'peer async-mutex Semaphore.runExclusive': () => all(n, () => am.runExclusive(task)),
+        'peer effect Semaphore.withPermits(1)': () =>
+          Effect.runPromise(
+            Effect.all(
+              Array.from({ length: n }, () => effTask),
+              { concurrency: 'unbounded' },
+            ),
+          ),
+      },
+      weft: 'weft Semaphore.run',
+    });
+    rows.push(
+      `  ${n.toLocaleString('en').padStart(6)} queued: ${out.map((r) => `${r.name.split(' ')[r.name.startsWith('peer') ? 1 : 0]} ${(r.opsPerSec / 1e6).toFixed(2)}M/s`).join(', ')}`,
+    );
+  }
+  console.log('\nThroughput by queue length (tasks/s; it must not fall as the queue grows):');
+  for (const r of rows) console.log(r);
+}
+
+export default async function bench(): Promise<void> {
+  await bounded(1_000_000);
+  await scaling([10_000, 20_000, 40_000]);
+}
