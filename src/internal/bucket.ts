@@ -47,7 +47,8 @@ export class Bucket {
     if (tokens < n) return false;
     this.tokens = tokens - n;
     this.last = now;
-    if (now > this.lastEvent) this.lastEvent = now;
+    // lastEvent stays: tokens are only there once every reservation is due,
+    // and a due reservation can no longer be cancelled.
     return true;
   }
 
