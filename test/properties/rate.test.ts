@@ -3,7 +3,7 @@
 // admitted in any window [a, b] take at most burst + rate * (b - a) tokens.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { RateLimiter, type Reservation } from 'weft';
+import { KeyedRateLimiter, RateLimiter, type Reservation } from 'weft';
 import { TestClock, trackLeaks } from 'weft/testing';
 
 type Cmd =
@@ -136,6 +136,39 @@ describe('RateLimiter properties', () => {
           expect(lim.tokens()).toBeCloseTo(before, 9);
         },
       ),
+    );
+  });
+
+  it('a KeyedRateLimiter answers as one RateLimiter per key would, though it forgets idle keys', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(1, 4, 10, 1000),
+        fc.integer({ min: 1, max: 4 }),
+        fc.array(
+          fc.oneof(
+            fc.record({ key: fc.integer({ min: 0, max: 30 }), n: fc.integer({ min: 0, max: 5 }) }),
+            fc.integer({ min: 0, max: 1500 }),
+          ),
+          { maxLength: 200 },
+        ),
+        async (rate, burst, ops) => {
+          const clock = new TestClock();
+          const keyed = new KeyedRateLimiter({ rate, burst, clock });
+          const model = new Map<string, RateLimiter>();
+          for (const op of ops) {
+            if (typeof op === 'number') {
+              await clock.advance(op);
+              continue;
+            }
+            const key = `k${op.key}`;
+            let lim = model.get(key);
+            if (lim === undefined) model.set(key, (lim = new RateLimiter({ rate, burst, clock })));
+            expect(keyed.allow(key, op.n)).toBe(lim.allow(op.n));
+          }
+          expect(keyed.size).toBeLessThanOrEqual(model.size);
+        },
+      ),
+      { numRuns: 200 },
     );
   });
 });
