@@ -190,6 +190,19 @@ describe('retry', () => {
     expect(await p).toBe(2);
   });
 
+  it('with attempts Infinity keeps trying until fn succeeds, the delay capped at max', async () => {
+    const clock = new TestClock();
+    const { fn, log } = flaky(clock, 30);
+    const p = retry(fn, {
+      attempts: Number.POSITIVE_INFINITY,
+      backoff: { initial: 10, max: 50, jitter: 'none' },
+      clock,
+    });
+    await clock.runAll();
+    expect(await p).toBe('ok 31');
+    expect(log.at(-1)![1] - log.at(-2)![1]).toBe(50);
+  });
+
   it('with attempts 1 calls fn once and schedules nothing', async () => {
     const clock = new TestClock();
     const err = new Error('once');
