@@ -4,7 +4,7 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Channel } from 'weft';
+import { Channel, recv, select, send } from 'weft';
 import { trackLeaks } from 'weft/testing';
 
 type Cmd =
@@ -200,4 +200,107 @@ describe('Channel against a model of a Go channel', () => {
       );
     });
   }
+});
+
+// select over several channels, mixed with plain operations, closes and
+// aborts: every value whose send completed is received exactly once (or is
+// still buffered), no value of an aborted or failed send is ever received,
+// and nothing is left queued.
+
+type SelCmd =
+  | { t: 'send'; ch: number }
+  | { t: 'recv'; ch: number }
+  | { t: 'select'; recvs: number[]; sends: number[] }
+  | { t: 'close'; ch: number }
+  | { t: 'abort'; k: number };
+
+const CHANS = 3;
+const chIndex = fc.nat(CHANS - 1);
+const selCmd: fc.Arbitrary<SelCmd> = fc.oneof(
+  { weight: 3, arbitrary: fc.record({ t: fc.constant('send' as const), ch: chIndex }) },
+  { weight: 3, arbitrary: fc.record({ t: fc.constant('recv' as const), ch: chIndex }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      t: fc.constant('select' as const),
+      recvs: fc.uniqueArray(chIndex, { maxLength: CHANS }),
+      sends: fc.uniqueArray(chIndex, { maxLength: CHANS }),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('close' as const), ch: chIndex }) },
+  { weight: 3, arbitrary: fc.record({ t: fc.constant('abort' as const), k: fc.nat(30) }) },
+);
+
+async function runSelect(capacities: number[], cmds: SelCmd[]): Promise<void> {
+  using leaks = trackLeaks();
+  const chans = capacities.map((c) => new Channel<number>(c));
+  const controllers: AbortController[] = [];
+  const sent = new Set<number>(); // values whose send completed
+  const failed = new Set<number>(); // values whose send was aborted or rejected
+  const received: number[] = [];
+  const pending: Promise<unknown>[] = [];
+  let next = 0;
+  for (const c of cmds) {
+    if (c.t === 'close') {
+      if (!chans[c.ch]!.closed) chans[c.ch]!.close();
+    } else if (c.t === 'abort') {
+      if (controllers.length > 0) controllers[c.k % controllers.length]!.abort(ABORTED);
+    } else {
+      const ac = new AbortController();
+      controllers.push(ac);
+      if (c.t === 'send') {
+        const v = next++;
+        pending.push(
+          chans[c.ch]!.send(v, { signal: ac.signal }).then(
+            () => sent.add(v),
+            () => failed.add(v),
+          ),
+        );
+      } else if (c.t === 'recv') {
+        pending.push(
+          chans[c.ch]!.recv({ signal: ac.signal }).then(
+            (r) => r.done || received.push(r.value),
+            () => {},
+          ),
+        );
+      } else {
+        const values = c.sends.map(() => next++);
+        const cases = [
+          ...c.recvs.map((k) => recv(chans[k], (v, ok) => (ok ? received.push(v as number) : 0))),
+          ...c.sends.map((k, i) => send(chans[k], values[i]!, () => sent.add(values[i]!))),
+        ];
+        pending.push(
+          select(cases, { signal: ac.signal }).then(
+            () => {
+              for (const v of values) if (!sent.has(v)) failed.add(v);
+            },
+            () => {
+              for (const v of values) failed.add(v);
+            },
+          ),
+        );
+      }
+    }
+    await turn();
+  }
+  for (const ac of controllers) ac.abort(ABORTED);
+  await Promise.all(pending);
+  for (const ch of chans)
+    for (let r = ch.tryRecv(); r !== undefined && !r.done; r = ch.tryRecv()) received.push(r.value);
+  expect([...received].sort((a, b) => a - b)).toEqual([...sent].sort((a, b) => a - b));
+  for (const v of received) expect(failed.has(v)).toBe(false);
+  expect(leaks.check()).toEqual({ waiters: 0, timers: 0, listeners: 0, details: [] });
+}
+
+describe('select against the conservation of values', () => {
+  it('receives every value whose send completed exactly once and no other, over unbuffered and buffered channels', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.constantFrom(0, 1, 2), { minLength: CHANS, maxLength: CHANS }),
+        fc.array(selCmd, { maxLength: 50, size: 'max' }),
+        (capacities, cmds) => runSelect(capacities, cmds),
+      ),
+      { numRuns: 200 },
+    );
+  });
 });
