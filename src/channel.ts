@@ -89,6 +89,11 @@ class SendWaiter<T> extends Waiter<void> implements SendEntry<T> {
  *
  * Operations that can complete at once complete synchronously: `trySend` and
  * `tryRecv` never wait, and `send`/`recv` return an already-settled promise.
+ * Channels run on promises alone, so async functions that only talk to each
+ * other over channels run on the microtask queue without yielding to timers
+ * and I/O until one of them waits on something else (unlike goroutines,
+ * which the Go scheduler preempts); a long-running loop that must stay
+ * responsive should await a macrotask now and then.
  *
  * **Cancellation**: `send` and `recv` take `{ signal }`. An abort takes the
  * operation out of the queue and rejects it with `signal.reason`: an aborted
