@@ -45,7 +45,8 @@ export class Waiter<T = void> implements Linked, EventListenerObject {
       this.#reject = reject;
     });
     if (signal !== undefined) listen(signal, this, op);
-    if (registry.active !== 0) track(this, 'waiter', op);
+    // Keyed by the promise: the waiter itself is already the key of its listener entry.
+    if (registry.active !== 0) track(this.promise, 'waiter', op);
   }
 
   /** True once settled, by `settle`, `fail` or an abort. */
@@ -81,7 +82,7 @@ export class Waiter<T = void> implements Linked, EventListenerObject {
   #cleanup(): void {
     this.#settled = true;
     if (this.signal !== undefined) unlisten(this.signal, this);
-    if (registry.active !== 0) untrack(this);
+    if (registry.active !== 0) untrack(this.promise);
   }
 }
 
