@@ -1,2 +1,641 @@
-// Filled in by its issue.
-export {};
+/**
+ * Package workerpool provides `WorkerPool`, Go's worker-pool pattern (a
+ * fixed number of goroutines ranging over a jobs channel) as an object: a
+ * bounded number of workers run one function over submitted jobs or over a
+ * whole iterable, with back-pressure, cancellation, live resizing and a
+ * graceful or immediate shutdown.
+ */
+import { listen, signalOf, unlisten } from './internal/abort.js';
+import { WeftError } from './internal/errors.js';
+import { Engine, Feeder, type Host, MAP, type Mode, SETTLED } from './internal/flowmap.js';
+import { checkSource, isSyncSource, isThenable, openSource } from './internal/flowsource.js';
+import { checkFn, checkInt, checkOpts, show } from './internal/validate.js';
+import { type Linked, Waiter, WaitQueue } from './internal/waiter.js';
+
+/** What a job's function receives besides the job. */
+export interface JobContext {
+  /** Aborts when the job is cancelled: its `submit` signal or its map's signal aborts, or the pool closes without drain. */
+  signal: AbortSignal;
+  /** The worker slot running the job, from 0 to `concurrency - 1`; no two running jobs share one. */
+  worker: number;
+}
+
+/** The outcome of one job of `WorkerPool.mapSettled`, as `Promise.allSettled` reports it, with the job. */
+export type Settled<T, R> = { ok: true; job: T; value: R } | { ok: false; job: T; error: unknown };
+
+/** Options of the `WorkerPool` constructor. */
+export interface WorkerPoolOptions {
+  /** How many jobs run at once (default 10). */
+  concurrency?: number;
+  /** How many submitted jobs may wait for a worker, not counting running ones (default Infinity). */
+  maxQueue?: number;
+  /** Aborting it closes the pool without drain, as `close({ drain: false })`. */
+  signal?: AbortSignal;
+}
+
+/** Options of `WorkerPool.map` and `WorkerPool.mapSettled`. */
+export interface WorkerPoolMapOptions {
+  /** Yield results in input order (default true) or as they complete (false). */
+  ordered?: boolean;
+  /** Aborting it stops the map: running jobs' signals abort, the iteration rejects with the reason. */
+  signal?: AbortSignal;
+}
+
+/** A snapshot of a pool's counters. */
+export interface WorkerPoolStats {
+  /** The number of workers. */
+  concurrency: number;
+  /** Workers busy now: running a job, or fetching the next item of a map. */
+  running: number;
+  /** Submitted jobs waiting for a worker. */
+  queued: number;
+  /** Jobs that succeeded. */
+  completed: number;
+  /** Jobs that threw or rejected. */
+  failed: number;
+}
+
+/**
+ * Rejection of `WorkerPool.submit` when `maxQueue` jobs are already waiting
+ * for a worker. Nothing was queued; try again later or shed the load.
+ */
+export class QueueFullError extends WeftError {
+  readonly code = 'ERR_QUEUE_FULL' as const;
+}
+
+/**
+ * Rejection of work that a closed pool will not run: `submit` after
+ * `close()`, jobs still queued when `close({ drain: false })` is called (or
+ * the pool's signal aborts), and a `map` whose pool closed under it.
+ */
+export class PoolClosedError extends WeftError {
+  readonly code = 'ERR_POOL_CLOSED' as const;
+}
+
+const OPEN = 0;
+const DRAINING = 1;
+const CLOSED = 2;
+
+/** What a job needs of its pool: the signal that aborts when it closes without drain. */
+interface PoolSignals {
+  readonly hard: AbortSignal | undefined;
+  hardSignal(): AbortSignal;
+}
+
+/** A submitted job: its own waiter, and what its work function's context reads. */
+class Job<T, R> extends Waiter<R> {
+  readonly job: T;
+  worker = -1;
+  running = false;
+  #ac: AbortController | null = null;
+  readonly #pool: PoolSignals;
+
+  constructor(job: T, signal: AbortSignal | undefined, pool: PoolSignals) {
+    super('WorkerPool.submit', signal);
+    this.job = job;
+    this.#pool = pool;
+  }
+
+  // Created on first read: most work functions never look at their signal.
+  workSignal(): AbortSignal {
+    if (this.#ac !== null) return this.#ac.signal;
+    const own = this.signal;
+    if (own === undefined) return this.#pool.hardSignal();
+    const ac = (this.#ac = new AbortController());
+    const hard = this.#pool.hard;
+    if (hard?.aborted) ac.abort(hard.reason);
+    else if (own.aborted) ac.abort(own.reason);
+    return ac.signal;
+  }
+
+  /** Aborts the work's signal (close without drain, or its own signal while running). */
+  abortWork(reason: unknown): void {
+    if (this.#ac !== null && !this.#ac.signal.aborted) this.#ac.abort(reason);
+  }
+
+  override handleEvent(): void {
+    if (this.running) this.abortWork(this.signal!.reason);
+    super.handleEvent();
+  }
+}
+
+/** The `JobContext` handed to the work function of a submitted job. */
+class SubmitContext implements JobContext {
+  readonly #job: Job<any, any>;
+  readonly worker: number;
+  constructor(job: Job<any, any>) {
+    this.#job = job;
+    this.worker = job.worker;
+  }
+  get signal(): AbortSignal {
+    return this.#job.workSignal();
+  }
+}
+
+/**
+ * A pool of `concurrency` workers running `work` over jobs: submitted one
+ * at a time with `submit`, or pulled from an iterable with `map`. Go's
+ * worker pool, with the shutdown, back-pressure and cancellation a service
+ * needs.
+ *
+ * A job starts at once when a worker is free (the work function is called
+ * synchronously inside `submit`); otherwise it waits in a FIFO queue of at
+ * most `maxQueue` jobs (default Infinity). `concurrency` defaults to 10.
+ * A job that throws, synchronously or by rejecting, fails that job only:
+ * the worker goes on with the next one. `map` and `submit` share the
+ * workers fairly: a map gives its worker back after each job when
+ * submitted jobs are waiting.
+ *
+ * **Cancellation**: a queued job whose `submit` signal aborts leaves the
+ * queue and rejects with the reason; a running one rejects at once and its
+ * `ctx.signal` aborts, so the work can stop (its worker is free when the
+ * work returns). `close({ drain: false })`, or the pool's own `signal`
+ * aborting, rejects the queued and running jobs with `PoolClosedError` and
+ * aborts the running jobs' signals.
+ *
+ * @example Five workers, twenty jobs
+ * ```ts
+ * import { WorkerPool } from 'weft';
+ * const pool = new WorkerPool(async (n: number, { worker }) => {
+ *   await Promise.resolve();
+ *   return { n, square: n * n, worker };
+ * }, { concurrency: 5 });
+ * const results = [];
+ * for await (const r of pool.map(Array.from({ length: 20 }, (_, i) => i))) results.push(r.square);
+ * results.slice(0, 5); // => [0, 1, 4, 9, 16]
+ * results.length; // => 20
+ * pool.stats.completed; // => 20
+ * await pool.close();
+ * ```
+ * @example Submitting jobs one by one
+ * ```ts
+ * import { WorkerPool } from 'weft';
+ * const pool = new WorkerPool((s: string) => s.toUpperCase(), { concurrency: 2 });
+ * await pool.submit('a'); // => 'A'
+ * await Promise.all([pool.submit('b'), pool.submit('c'), pool.submit('d')]); // => ['B', 'C', 'D']
+ * await pool.close();
+ * ```
+ * @see flow for pipelines of stages, each with its own concurrency.
+ */
+export class WorkerPool<T, R> implements EventListenerObject {
+  readonly #work: (job: T, ctx: JobContext) => R | Promise<R>;
+  #concurrency: number;
+  readonly #maxQueue: number;
+  readonly #signal: AbortSignal | undefined;
+  readonly #queue = new WaitQueue<Linked>();
+  readonly #idle = new WaitQueue<Waiter<void>>();
+  readonly #engines = new Set<Engine<any, any>>();
+  readonly #runningJobs = new Set<Job<T, R>>();
+  readonly #free: number[] = [];
+  readonly #busy: boolean[] = [];
+  readonly #host: Host;
+  readonly #jobPool: PoolSignals;
+  #queuedJobs = 0;
+  #running = 0;
+  #completed = 0;
+  #failed = 0;
+  #paused = false;
+  #state = OPEN;
+  #dispatching = false;
+  #hard: AbortController | null = null;
+  #closeWaiter: Waiter<void> | null = null;
+
+  /**
+   * @param work the function run on each job; it receives the job and a `JobContext`.
+   * @throws TypeError if `work` is not a function or an option has the wrong type.
+   * @throws RangeError if `concurrency` is not an integer >= 1 or `maxQueue` not an integer >= 0 (or Infinity).
+   */
+  constructor(work: (job: T, ctx: JobContext) => R | Promise<R>, opts?: WorkerPoolOptions) {
+    this.#work = checkFn(work, 'WorkerPool', 'work');
+    checkOpts(opts, 'WorkerPool');
+    this.#concurrency = checkInt(opts?.concurrency ?? 10, 'WorkerPool', 'concurrency', 1);
+    this.#maxQueue = checkInt(opts?.maxQueue ?? Number.POSITIVE_INFINITY, 'WorkerPool', 'maxQueue', 0, Infinity);
+    this.#signal = signalOf(opts, 'WorkerPool');
+    this.#rebuildFree();
+    this.#queue.onAbort = (node) => {
+      if (node instanceof Job) this.#queuedJobs--;
+      this.#checkIdle();
+    };
+    const pool = this;
+    this.#jobPool = {
+      get hard() {
+        return pool.#hard?.signal;
+      },
+      hardSignal: () => (this.#hard ??= new AbortController()).signal,
+    };
+    this.#host = {
+      get concurrency() {
+        return pool.#concurrency;
+      },
+      take: () => (this.#queue.length === 0 && this.#canRun() ? this.#takeSlot() : -1),
+      request: (e) => this.#queue.push(e.link),
+      detach: (e) => {
+        this.#queue.remove(e.link);
+        this.#engines.delete(e);
+      },
+      shouldYield: (slot, e) =>
+        this.#paused ||
+        this.#state === CLOSED ||
+        slot >= this.#concurrency ||
+        (this.#queue.length > 0 && this.#queue.head !== e.link),
+      release: (slot) => this.#release(slot),
+      call: (item, slot, e) => this.#work(item as T, e.ctx(slot)),
+      record: (ok) => {
+        if (ok) this.#completed++;
+        else this.#failed++;
+      },
+    };
+    if (this.#signal !== undefined) {
+      if (this.#signal.aborted) this.handleEvent();
+      else listen(this.#signal, this, 'WorkerPool');
+    }
+  }
+
+  /** The current counters: a fresh snapshot on each read. */
+  get stats(): WorkerPoolStats {
+    return {
+      concurrency: this.#concurrency,
+      running: this.#running,
+      queued: this.#queuedJobs,
+      completed: this.#completed,
+      failed: this.#failed,
+    };
+  }
+
+  /**
+   * Runs `work` on `job` and resolves with what it returns. The job starts
+   * at once if a worker is free, else waits its turn in FIFO order.
+   *
+   * **Cancellation**: if `opts.signal` aborts while the job waits, it leaves
+   * the queue; while it runs, its `ctx.signal` aborts. Either way the
+   * promise rejects with the signal's reason at once.
+   *
+   * Rejects with `QueueFullError` (`ERR_QUEUE_FULL`) when `maxQueue` jobs
+   * are already waiting, with `PoolClosedError` (`ERR_POOL_CLOSED`) after
+   * `close()`, and with whatever the work throws.
+   *
+   * @throws TypeError if `opts` or its `signal` has the wrong type.
+   *
+   * @example A full queue sheds load
+   * ```ts
+   * import { WorkerPool } from 'weft';
+   * const pool = new WorkerPool(() => new Promise<string>((r) => setTimeout(r, 5, 'done')), { concurrency: 1, maxQueue: 1 });
+   * const running = pool.submit(1);
+   * const queued = pool.submit(2);
+   * const err = await pool.submit(3).catch((e) => e);
+   * err.code; // => 'ERR_QUEUE_FULL'
+   * await Promise.all([running, queued]); // => ['done', 'done']
+   * ```
+   * @example Cancelling a running job
+   * ```ts
+   * import { WorkerPool } from 'weft';
+   * const pool = new WorkerPool((_: number, { signal }) =>
+   *   new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))));
+   * const ac = new AbortController();
+   * const job = pool.submit(1, { signal: ac.signal });
+   * ac.abort('stop');
+   * await job.catch((e) => e); // => 'stop'
+   * await pool.onIdle();
+   * pool.stats.failed; // => 1
+   * ```
+   * @see WorkerPool.map
+   */
+  submit(job: T, opts?: { signal?: AbortSignal }): Promise<R> {
+    const signal = signalOf(opts, 'WorkerPool.submit');
+    if (this.#state !== OPEN) return Promise.reject(new PoolClosedError('WorkerPool.submit: the pool is closed'));
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const now = this.#queue.length === 0 && this.#canRun();
+    if (!now && this.#queuedJobs >= this.#maxQueue) {
+      return Promise.reject(
+        new QueueFullError(`WorkerPool.submit: ${this.#queuedJobs} jobs are waiting, the most \`maxQueue\` allows`),
+      );
+    }
+    const node = new Job<T, R>(job, signal, this.#jobPool);
+    if (now) this.#run(node, this.#takeSlot());
+    else {
+      this.#queue.push(node);
+      this.#queuedJobs++;
+    }
+    return node.promise;
+  }
+
+  /**
+   * Runs `work` on every job of `jobs` and yields the results, in input
+   * order by default (`ordered: false`: as they complete). Jobs are pulled
+   * from `jobs` only as workers free up and the consumer takes results, so
+   * at most `concurrency` jobs are held at once however long `jobs` is.
+   * Nothing runs until the result is iterated; each iteration reads `jobs`
+   * again.
+   *
+   * The first job that fails stops the map: the iteration rejects with its
+   * error (use `mapSettled` to go on). If the pool closes with drain, the
+   * jobs running finish and are yielded, then the iteration rejects with
+   * `PoolClosedError` (`ERR_POOL_CLOSED`); it does so at once on a closed
+   * pool.
+   *
+   * **Cancellation**: when `opts.signal` aborts, or the consumer stops early
+   * (`break`), the running jobs' `ctx.signal` aborts, `jobs.return()` is
+   * called, and (for an abort) the iteration rejects with the reason.
+   *
+   * @throws TypeError if `jobs` is not iterable or an option has the wrong type.
+   *
+   * @example Results in input order, or as they complete
+   * ```ts
+   * import { WorkerPool } from 'weft';
+   * import { TestClock } from 'weft/testing';
+   * const clock = new TestClock();
+   * const pool = new WorkerPool((ms: number) => new Promise<number>((r) => clock.setTimeout(() => r(ms), ms)), { concurrency: 3 });
+   * const collect = async (it: AsyncIterable<number>) => { const out = []; for await (const x of it) out.push(x); return out; };
+   * const ordered = collect(pool.map([30, 10, 20]));
+   * const unordered = collect(pool.map([30, 10, 20], { ordered: false }));
+   * await clock.runAll();
+   * await ordered; // => [30, 10, 20]
+   * ```
+   * @see WorkerPool.mapSettled
+   */
+  map(jobs: Iterable<T> | AsyncIterable<T>, opts?: WorkerPoolMapOptions): AsyncIterable<R> {
+    return this.#mapper<R>(jobs, opts, MAP, 'WorkerPool.map');
+  }
+
+  /**
+   * As `map`, but a job that fails does not stop the map: every job yields
+   * a `Settled` record, `{ ok: true, job, value }` or `{ ok: false, job,
+   * error }`. Cancellation as in `map`.
+   *
+   * @throws TypeError if `jobs` is not iterable or an option has the wrong type.
+   *
+   * @example Failures are results too
+   * ```ts
+   * import { WorkerPool } from 'weft';
+   * const pool = new WorkerPool((n: number) => {
+   *   if (n === 2) throw new Error('two');
+   *   return n * 10;
+   * });
+   * const out = [];
+   * for await (const s of pool.mapSettled([1, 2, 3])) out.push(s.ok ? s.value : (s.error as Error).message);
+   * out; // => [10, 'two', 30]
+   * ```
+   * @see WorkerPool.map
+   */
+  mapSettled(jobs: Iterable<T> | AsyncIterable<T>, opts?: WorkerPoolMapOptions): AsyncIterable<Settled<T, R>> {
+    return this.#mapper<Settled<T, R>>(jobs, opts, SETTLED, 'WorkerPool.mapSettled');
+  }
+
+  #mapper<U>(jobs: Iterable<T> | AsyncIterable<T>, opts: WorkerPoolMapOptions | undefined, mode: Mode, op: string) {
+    checkSource(jobs, op, 'jobs');
+    const signal = signalOf(opts, op);
+    const ordered = opts?.ordered ?? true;
+    if (typeof ordered !== 'boolean') throw new TypeError(`${op}: \`ordered\` must be a boolean, got ${show(ordered)}`);
+    return {
+      [Symbol.asyncIterator]: (): AsyncIterator<U> => {
+        const e = new Engine<T, U>(openSource(jobs, signal), isSyncSource(jobs), null, {
+          concurrency: 0,
+          ordered,
+          mode,
+          outer: signal,
+          host: this.#host,
+          op,
+        });
+        if (this.#state === OPEN) this.#engines.add(e);
+        else e.endInput(new PoolClosedError(`${op}: the pool is closed`));
+        return e;
+      },
+    };
+  }
+
+  /**
+   * Sets the number of workers. Growing starts queued jobs at once;
+   * shrinking lets running jobs finish and starts no new one until fewer
+   * than `concurrency` run. Worker slots stay numbered from 0 to
+   * `concurrency - 1`.
+   *
+   * @throws RangeError if `concurrency` is not an integer >= 1.
+   *
+   * @example
+   * ```ts
+   * import { WorkerPool } from 'weft';
+   * const pool = new WorkerPool((n: number) => n, { concurrency: 2 });
+   * pool.resize(8);
+   * pool.stats.concurrency; // => 8
+   * ```
+   * @see WorkerPool.pause
+   */
+  resize(concurrency: number): void {
+    this.#concurrency = checkInt(concurrency, 'WorkerPool.resize', 'concurrency', 1);
+    this.#rebuildFree();
+    this.#wakeAll();
+  }
+
+  /**
+   * Stops starting jobs: running jobs finish, queued ones wait (and can
+   * still be submitted) until `resume()`.
+   *
+   * @example
+   * ```ts
+   * import { WorkerPool } from 'weft';
+   * const pool = new WorkerPool((n: number) => n * 2);
+   * pool.pause();
+   * const job = pool.submit(21);
+   * pool.stats.queued; // => 1
+   * pool.resume();
+   * await job; // => 42
+   * ```
+   * @see WorkerPool.resume
+   */
+  pause(): void {
+    this.#paused = true;
+  }
+
+  /** Starts jobs again after `pause()`. @see WorkerPool.pause */
+  resume(): void {
+    this.#paused = false;
+    this.#wakeAll();
+  }
+
+  /**
+   * Resolves when no job is running and none is queued (at once if so
+   * now). It does not wait: it never rejects and takes no signal.
+   *
+   * @example
+   * ```ts
+   * import { WorkerPool } from 'weft';
+   * const done: number[] = [];
+   * const pool = new WorkerPool(async (n: number) => { await Promise.resolve(); done.push(n); });
+   * for (const n of [1, 2, 3]) pool.submit(n);
+   * await pool.onIdle();
+   * done; // => [1, 2, 3]
+   * ```
+   * @see WorkerPool.close
+   */
+  onIdle(): Promise<void> {
+    if (this.#isIdle()) return Promise.resolve();
+    const w = new Waiter<void>('WorkerPool.onIdle', undefined);
+    this.#idle.push(w);
+    return w.promise;
+  }
+
+  /**
+   * Closes the pool: `submit` rejects with `PoolClosedError` from now on,
+   * and maps stop pulling jobs. With `drain: true` (the default) queued and
+   * running jobs finish; with `drain: false` queued and running jobs reject
+   * with `PoolClosedError` (`ERR_POOL_CLOSED`) and the running jobs'
+   * signals abort. Resolves when no job is running any more (a paused pool
+   * drains after `resume()`). Calling it again returns the same promise; a
+   * `drain: false` call ends a drain in progress.
+   *
+   * @throws TypeError if `opts` or `drain` has the wrong type.
+   *
+   * @example Drain, or drop what is queued
+   * ```ts
+   * import { WorkerPool } from 'weft';
+   * const pool = new WorkerPool((n: number) => new Promise<number>((r) => setTimeout(r, 1, n)), { concurrency: 1 });
+   * const a = pool.submit(1);
+   * const b = pool.submit(2).catch((e) => e.code);
+   * await pool.close({ drain: false });
+   * await a.catch((e) => e.code); // => 'ERR_POOL_CLOSED'
+   * await b; // => 'ERR_POOL_CLOSED'
+   * (await pool.submit(3).catch((e) => e.code)); // => 'ERR_POOL_CLOSED'
+   * ```
+   * @see WorkerPool.onIdle
+   */
+  close(opts?: { drain?: boolean }): Promise<void> {
+    checkOpts(opts, 'WorkerPool.close');
+    const drain = opts?.drain ?? true;
+    if (typeof drain !== 'boolean')
+      throw new TypeError(`WorkerPool.close: \`drain\` must be a boolean, got ${show(drain)}`);
+    this.#closeWaiter ??= new Waiter<void>('WorkerPool.close', undefined);
+    const promise = this.#closeWaiter.promise;
+    if (this.#state === OPEN) this.#startClose();
+    if (!drain) this.#abortAll(new PoolClosedError('WorkerPool.close: the pool closed without drain'));
+    this.#checkIdle();
+    return promise;
+  }
+
+  /** The pool's signal aborted: close without drain. */
+  handleEvent(): void {
+    if (this.#state === OPEN) this.#startClose();
+    this.#abortAll(new PoolClosedError('WorkerPool: the pool signal aborted', { cause: this.#signal!.reason }));
+    this.#checkIdle();
+  }
+
+  #startClose(): void {
+    this.#state = DRAINING;
+    if (this.#signal !== undefined) unlisten(this.#signal, this);
+    for (const e of [...this.#engines]) e.endInput(new PoolClosedError('WorkerPool.map: the pool closed'));
+  }
+
+  #abortAll(reason: PoolClosedError): void {
+    if (this.#hard?.signal.aborted) return;
+    (this.#hard ??= new AbortController()).abort(reason);
+    for (const node of this.#queue.takeAll()) if (node instanceof Job) node.fail(reason);
+    this.#queuedJobs = 0;
+    for (const job of [...this.#runningJobs]) {
+      job.abortWork(reason);
+      job.fail(reason);
+    }
+    for (const e of [...this.#engines]) e.abort(reason);
+  }
+
+  #canRun(): boolean {
+    return !this.#paused && this.#running < this.#concurrency && this.#state !== CLOSED;
+  }
+
+  #takeSlot(): number {
+    const slot = this.#free.pop()!;
+    this.#busy[slot] = true;
+    this.#running++;
+    return slot;
+  }
+
+  #release(slot: number): void {
+    this.#busy[slot] = false;
+    this.#running--;
+    if (slot < this.#concurrency) this.#free.push(slot);
+    this.#dispatch();
+    this.#checkIdle();
+  }
+
+  /** Keeps the free slots below `concurrency`, lowest index on top. */
+  #rebuildFree(): void {
+    this.#free.length = 0;
+    for (let i = this.#concurrency - 1; i >= 0; i--) if (this.#busy[i] !== true) this.#free.push(i);
+  }
+
+  #wakeAll(): void {
+    this.#dispatch();
+    for (const e of this.#engines) e.wake();
+  }
+
+  /** Gives free workers to the queue, in order: a job runs, a map gets a worker for its next job. */
+  #dispatch(): void {
+    if (this.#dispatching) return;
+    this.#dispatching = true;
+    try {
+      while (this.#queue.length > 0 && this.#canRun()) {
+        const node = this.#queue.shift()!;
+        const slot = this.#takeSlot();
+        if (node instanceof Feeder) node.engine.grant(slot);
+        else {
+          this.#queuedJobs--;
+          this.#run(node as Job<T, R>, slot);
+        }
+      }
+    } finally {
+      this.#dispatching = false;
+    }
+  }
+
+  #run(job: Job<T, R>, slot: number): void {
+    job.running = true;
+    job.worker = slot;
+    this.#runningJobs.add(job);
+    let v: R | Promise<R>;
+    try {
+      v = this.#work(job.job, new SubmitContext(job));
+    } catch (err) {
+      this.#finish(job, slot, false, err);
+      return;
+    }
+    if (isThenable(v)) this.#await(job, slot, v);
+    else this.#finish(job, slot, true, v);
+  }
+
+  async #await(job: Job<T, R>, slot: number, p: PromiseLike<R>): Promise<void> {
+    let ok = true;
+    let v: unknown;
+    try {
+      v = await p;
+    } catch (err) {
+      ok = false;
+      v = err;
+    }
+    this.#finish(job, slot, ok, v);
+  }
+
+  #finish(job: Job<T, R>, slot: number, ok: boolean, v: unknown): void {
+    job.running = false;
+    this.#runningJobs.delete(job);
+    if (ok) {
+      this.#completed++;
+      job.settle(v as R);
+    } else {
+      this.#failed++;
+      job.fail(v);
+    }
+    this.#release(slot);
+  }
+
+  #isIdle(): boolean {
+    return this.#running === 0 && this.#queuedJobs === 0;
+  }
+
+  #checkIdle(): void {
+    if (!this.#isIdle()) return;
+    if (this.#idle.length > 0) for (const w of this.#idle.takeAll()) w.settle();
+    if (this.#state === DRAINING) {
+      this.#state = CLOSED;
+      if (this.#signal !== undefined) unlisten(this.#signal, this);
+    }
+    if (this.#state === CLOSED && this.#closeWaiter !== null) this.#closeWaiter.settle();
+  }
+}

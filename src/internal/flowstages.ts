@@ -1,0 +1,457 @@
+/**
+ * The sequential flow stages (one item at a time: tap, take, drop, flatMap,
+ * batch, throttle) and the many-source ones (merge, fanOut, tee). The
+ * concurrent stages live in `flowmap.ts`.
+ *
+ * Every stage pulls: it asks its upstream for an item only when its own
+ * consumer asks for one, and on any exit (end, error, consumer break) it
+ * calls `return()` on its upstream, so the source is closed once, whatever
+ * ends the flow.
+ */
+import type { Clock } from '../clock.js';
+import type { Upstream } from './flowsource.js';
+import { closeUpstream, DONE, isThenable, openSource, RESOLVED_DONE, type Source, StageCtl } from './flowsource.js';
+import { Ring } from './ring.js';
+import { startTimer, stopTimer } from './timer.js';
+import { Waiter, WaitQueue } from './waiter.js';
+
+type Pull<T> = IteratorResult<T> | Promise<IteratorResult<T>>;
+
+function pull<T>(up: Upstream<T>, sync: boolean, outer: AbortSignal | undefined): Pull<T> {
+  // A sync upstream never waits, so the flow's signal is checked here.
+  if (sync && outer?.aborted) throw outer.reason;
+  return up.next();
+}
+
+export async function* identityStage<T>(
+  up: Upstream<T>,
+  sync: boolean,
+  outer: AbortSignal | undefined,
+): AsyncGenerator<T, void, undefined> {
+  try {
+    for (;;) {
+      const r = sync ? (pull(up, sync, outer) as IteratorResult<T>) : await pull(up, sync, outer);
+      if (r.done) return;
+      yield r.value;
+    }
+  } finally {
+    closeUpstream(up);
+  }
+}
+
+export async function* tapStage<T>(
+  up: Upstream<T>,
+  sync: boolean,
+  outer: AbortSignal | undefined,
+  fn: (x: T) => unknown,
+): AsyncGenerator<T, void, undefined> {
+  try {
+    for (;;) {
+      const r = sync ? (pull(up, sync, outer) as IteratorResult<T>) : await pull(up, sync, outer);
+      if (r.done) return;
+      const v = fn(r.value);
+      if (isThenable(v)) await v;
+      yield r.value;
+    }
+  } finally {
+    closeUpstream(up);
+  }
+}
+
+export async function* takeStage<T>(
+  up: Upstream<T>,
+  sync: boolean,
+  outer: AbortSignal | undefined,
+  n: number,
+): AsyncGenerator<T, void, undefined> {
+  try {
+    for (let i = 0; i < n; i++) {
+      const r = sync ? (pull(up, sync, outer) as IteratorResult<T>) : await pull(up, sync, outer);
+      if (r.done) return;
+      yield r.value;
+    }
+  } finally {
+    closeUpstream(up);
+  }
+}
+
+export async function* dropStage<T>(
+  up: Upstream<T>,
+  sync: boolean,
+  outer: AbortSignal | undefined,
+  n: number,
+): AsyncGenerator<T, void, undefined> {
+  try {
+    for (let i = 0; ; i++) {
+      const r = sync ? (pull(up, sync, outer) as IteratorResult<T>) : await pull(up, sync, outer);
+      if (r.done) return;
+      if (i >= n) yield r.value;
+    }
+  } finally {
+    closeUpstream(up);
+  }
+}
+
+export async function* flatMapStage<T, U>(
+  up: Upstream<T>,
+  sync: boolean,
+  outer: AbortSignal | undefined,
+  fn: (x: T, signal: AbortSignal) => Iterable<U> | AsyncIterable<U> | Promise<Iterable<U>>,
+): AsyncGenerator<U, void, undefined> {
+  const ctl = new StageCtl(outer);
+  let reason: unknown;
+  let failed = false;
+  try {
+    for (;;) {
+      const r = sync ? (pull(up, sync, outer) as IteratorResult<T>) : await pull(up, sync, outer);
+      if (r.done) return;
+      let inner: unknown = fn(r.value, ctl.signal);
+      if (isThenable(inner)) inner = await inner;
+      const it = openSource(inner as Source<U>, outer);
+      try {
+        for (;;) {
+          const x = await it.next();
+          if (x.done) break;
+          yield x.value;
+        }
+      } finally {
+        closeUpstream(it);
+      }
+    }
+  } catch (err) {
+    failed = true;
+    reason = err;
+    throw err;
+  } finally {
+    if (failed) ctl.stop(reason);
+    else ctl.end();
+    closeUpstream(up);
+  }
+}
+
+export async function* throttleStage<T>(
+  up: Upstream<T>,
+  sync: boolean,
+  outer: AbortSignal | undefined,
+  limiter: { wait(n?: number, opts?: { signal?: AbortSignal }): Promise<void> },
+): AsyncGenerator<T, void, undefined> {
+  try {
+    for (;;) {
+      const r = sync ? (pull(up, sync, outer) as IteratorResult<T>) : await pull(up, sync, outer);
+      if (r.done) return;
+      await limiter.wait(1, outer === undefined ? undefined : { signal: outer });
+      yield r.value;
+    }
+  } finally {
+    closeUpstream(up);
+  }
+}
+
+const TIMEOUT = Symbol('timeout');
+
+export async function* batchStage<T>(
+  up: Upstream<T>,
+  sync: boolean,
+  outer: AbortSignal | undefined,
+  size: number,
+  maxWaitMs: number | undefined,
+  clock: Clock,
+): AsyncGenerator<T[], void, undefined> {
+  let buf: T[] = [];
+  let pending: Pull<T> | null = null;
+  let timer: unknown;
+  let timerOn = false;
+  let timeout: Promise<typeof TIMEOUT> | null = null;
+  let fire: ((v: typeof TIMEOUT) => void) | null = null;
+  const stop = () => {
+    if (timerOn) stopTimer(clock, timer);
+    timerOn = false;
+    timeout = null;
+  };
+  try {
+    for (;;) {
+      pending ??= pull(up, sync, outer);
+      // The oldest item of a partial batch has a deadline: race the next item against it.
+      const r: IteratorResult<T> | typeof TIMEOUT =
+        timeout === null || !isThenable(pending)
+          ? await pending
+          : await Promise.race([pending as Promise<IteratorResult<T>>, timeout]);
+      if (r === TIMEOUT) {
+        const b = buf;
+        buf = [];
+        timerOn = false;
+        timeout = null;
+        yield b;
+        continue;
+      }
+      pending = null;
+      if (r.done) {
+        stop();
+        if (buf.length > 0) yield buf;
+        return;
+      }
+      if (buf.length === 0 && maxWaitMs !== undefined) {
+        timeout = new Promise<typeof TIMEOUT>((resolve) => (fire = resolve));
+        timer = startTimer(clock, () => fire!(TIMEOUT), maxWaitMs, 'Flow.batch');
+        timerOn = true;
+      }
+      buf.push(r.value);
+      if (buf.length >= size) {
+        stop();
+        const b = buf;
+        buf = [];
+        yield b;
+      }
+    }
+  } finally {
+    stop();
+    closeUpstream(up);
+  }
+}
+
+/** Fan-in: every source is read at once, at most one item of each waits; each source's order is kept. */
+export class MergeIter<T> implements AsyncIterator<T> {
+  readonly #its: Upstream<T>[];
+  readonly #sync: boolean[];
+  readonly #outer: AbortSignal | undefined;
+  readonly #ready = new Ring<{ i: number; value: T }>();
+  readonly #consumers = new WaitQueue<Waiter<IteratorResult<T>>>();
+  #active: number;
+  #started = false;
+  #over = false;
+  #error: unknown;
+  #hasError = false;
+
+  constructor(sources: Source<T>[], syncs: boolean[], outer: AbortSignal | undefined) {
+    this.#outer = outer;
+    this.#its = sources.map((s) => openSource(s, outer));
+    this.#sync = syncs;
+    this.#active = sources.length;
+  }
+
+  #pull(i: number): void {
+    if (this.#over) return;
+    const it = this.#its[i]!;
+    if (this.#sync[i]) {
+      let r: IteratorResult<T>;
+      try {
+        r = (it as Iterator<T>).next();
+      } catch (err) {
+        this.#fail(err);
+        return;
+      }
+      this.#got(i, r);
+      return;
+    }
+    let p: Promise<IteratorResult<T>>;
+    try {
+      p = (it as AsyncIterator<T>).next();
+    } catch (err) {
+      this.#fail(err);
+      return;
+    }
+    p.then(
+      (r) => this.#got(i, r),
+      (err) => this.#fail(err),
+    );
+  }
+
+  #got(i: number, r: IteratorResult<T>): void {
+    if (this.#over) return;
+    if (r.done) {
+      this.#active--;
+      if (this.#active === 0 && this.#ready.length === 0) this.#end();
+      return;
+    }
+    const w = this.#consumers.shift();
+    if (w !== null) {
+      w.settle({ value: r.value, done: false });
+      this.#pull(i);
+    } else this.#ready.push({ i, value: r.value });
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    if (!this.#started) {
+      this.#started = true;
+      for (let i = 0; i < this.#its.length; i++) this.#pull(i);
+      if (this.#its.length === 0) this.#end();
+    }
+    if (this.#outer?.aborted && !this.#over) this.#fail(this.#outer.reason);
+    const e = this.#ready.shift();
+    if (e !== undefined) {
+      const v = e.value;
+      this.#pull(e.i);
+      if (this.#active === 0 && this.#ready.length === 0) this.#end();
+      return Promise.resolve({ value: v, done: false });
+    }
+    if (this.#over) {
+      if (!this.#hasError) return RESOLVED_DONE;
+      this.#hasError = false;
+      return Promise.reject(this.#error);
+    }
+    const w = new Waiter<IteratorResult<T>>('merge.next', this.#outer);
+    this.#consumers.push(w);
+    return w.promise;
+  }
+
+  #end(): void {
+    if (this.#over) return;
+    this.#over = true;
+    for (const w of this.#consumers.takeAll()) w.settle(DONE);
+  }
+
+  #fail(err: unknown): void {
+    if (this.#over) return;
+    this.#over = true;
+    this.#ready.clear();
+    for (const it of this.#its) closeUpstream(it);
+    const ws = this.#consumers.takeAll();
+    if (ws.length === 0) {
+      this.#error = err;
+      this.#hasError = true;
+    }
+    for (const w of ws) w.fail(err);
+  }
+
+  return(): Promise<IteratorResult<T>> {
+    if (!this.#over) {
+      this.#over = true;
+      this.#ready.clear();
+      for (const it of this.#its) closeUpstream(it);
+    }
+    return RESOLVED_DONE;
+  }
+}
+
+/**
+ * One source shared by consumers that take turns (fanOut) or that each see
+ * every item (tee, with `lag` items of buffering at most between the fastest
+ * and the slowest). Pulls are serialized; a value pulled for a consumer that
+ * gave up meanwhile is kept for the next one, never lost.
+ */
+export class Shared<T> {
+  readonly #it: Upstream<T>;
+  readonly #sync: boolean;
+  readonly #lag: number; // 0: fanOut (competing); > 0: tee
+  readonly #waiters = new WaitQueue<Waiter<void>>();
+  readonly #buf = new Ring<T>();
+  readonly #pos: (number | -1)[]; // tee: next index each branch reads; -1 once it left
+  #base = 0; // index of #buf's first item
+  #pulling = false;
+  #done = false;
+  #error: unknown;
+  #hasError = false;
+  #left = 0;
+
+  constructor(source: Source<T>, sync: boolean, branches: number, lag: number) {
+    this.#it = openSource(source, undefined);
+    this.#sync = sync;
+    this.#lag = lag;
+    this.#pos = new Array(branches).fill(0);
+  }
+
+  /** The next item for `branch`. */
+  async next(branch: number): Promise<IteratorResult<T>> {
+    for (;;) {
+      if (this.#pos[branch] === -1) return DONE;
+      if (this.#lag === 0) {
+        if (this.#buf.length > 0) return { value: this.#buf.shift()!, done: false };
+      } else {
+        const k = (this.#pos[branch] as number) - this.#base;
+        if (k < this.#buf.length) {
+          const v = this.#buf.at(k)!;
+          this.#pos[branch] = (this.#pos[branch] as number) + 1;
+          this.#trim();
+          return { value: v, done: false };
+        }
+      }
+      if (this.#hasError) throw this.#error;
+      if (this.#done) return DONE;
+      // tee: the fastest waits while the slowest is `lag` items behind.
+      if (this.#pulling || (this.#lag > 0 && this.#buf.length >= this.#lag)) {
+        const w = new Waiter<void>(this.#lag === 0 ? 'fanOut.next' : 'tee.next', undefined);
+        this.#waiters.push(w);
+        await w.promise;
+        continue;
+      }
+      await this.#fetch();
+    }
+  }
+
+  async #fetch(): Promise<void> {
+    this.#pulling = true;
+    try {
+      const r = this.#sync ? (this.#it as Iterator<T>).next() : await this.#it.next();
+      if (r.done) this.#done = true;
+      else this.#buf.push(r.value);
+    } catch (err) {
+      this.#error = err;
+      this.#hasError = true;
+      this.#done = true;
+    } finally {
+      this.#pulling = false;
+      this.#wakeAll();
+    }
+  }
+
+  #trim(): void {
+    let min = Number.POSITIVE_INFINITY;
+    for (const p of this.#pos) if (p !== -1 && p < min) min = p;
+    let trimmed = false;
+    while (this.#base < min && this.#buf.length > 0) {
+      this.#buf.shift();
+      this.#base++;
+      trimmed = true;
+    }
+    if (trimmed) this.#wakeAll();
+  }
+
+  #wakeAll(): void {
+    if (this.#waiters.length > 0) for (const w of this.#waiters.takeAll()) w.settle();
+  }
+
+  /** `branch` stops reading; the source is closed when every branch has. */
+  leave(branch: number): void {
+    if (this.#pos[branch] === -1) return;
+    this.#pos[branch] = -1;
+    this.#left++;
+    if (this.#lag > 0) this.#trim();
+    if (this.#left === this.#pos.length && !this.#done) {
+      this.#done = true;
+      this.#buf.clear();
+      closeUpstream(this.#it);
+    }
+    this.#wakeAll();
+  }
+}
+
+/** The iterator of one branch of a `Shared` source. */
+export class Branch<T> implements AsyncIterator<T> {
+  readonly #shared: Shared<T>;
+  readonly #i: number;
+  #over = false;
+  constructor(shared: Shared<T>, i: number) {
+    this.#shared = shared;
+    this.#i = i;
+  }
+  next(): Promise<IteratorResult<T>> {
+    if (this.#over) return RESOLVED_DONE;
+    return this.#shared.next(this.#i).then(
+      (r) => {
+        if (r.done) this.return();
+        return r;
+      },
+      (err) => {
+        this.return();
+        throw err;
+      },
+    );
+  }
+  return(): Promise<IteratorResult<T>> {
+    if (!this.#over) {
+      this.#over = true;
+      this.#shared.leave(this.#i);
+    }
+    return RESOLVED_DONE;
+  }
+}
