@@ -165,7 +165,33 @@ describe('withCancel', () => {
   });
 });
 
+// A TestClock that records the delays asked of it, as a platform timer caps them.
+function cappedClock(): { clock: TestClock; delays: number[] } {
+  const clock = new TestClock();
+  const delays: number[] = [];
+  const set = clock.setTimeout.bind(clock);
+  clock.setTimeout = (fn: () => void, ms: number) => {
+    delays.push(ms);
+    if (ms > 2 ** 31 - 1) throw new RangeError(`a platform timer fires ${ms} ms at once`);
+    return set(fn, ms);
+  };
+  return { clock, delays };
+}
+const DAY = 86_400_000;
+
 describe('withTimeout', () => {
+  it('keeps a deadline beyond the platform timer limit (about 24.8 days) with several timers', async () => {
+    using leaks = trackLeaks();
+    const { clock, delays } = cappedClock();
+    const scope = withTimeout(undefined, 30 * DAY, { clock });
+    await clock.advance(30 * DAY - 1);
+    expect(scope.signal.aborted).toBe(false);
+    await clock.advance(1);
+    expect(scope.signal.reason.code).toBe('ERR_DEADLINE_EXCEEDED');
+    expect(delays).toEqual([2 ** 31 - 1, 30 * DAY - (2 ** 31 - 1)]);
+    expect(leaks.check()).toEqual(clean);
+  });
+
   it('aborts with a DeadlineExceededError when the time passes, and not before', async () => {
     const clock = new TestClock();
     const scope = withTimeout(undefined, 100, { clock });
@@ -376,6 +402,26 @@ describe('afterFunc', () => {
 });
 
 describe('sleep', () => {
+  it('sleeps beyond the platform timer limit with several timers, and can be aborted between them', async () => {
+    using leaks = trackLeaks();
+    const { clock, delays } = cappedClock();
+    let woke = -1;
+    const long = sleep(60 * DAY, { clock }).then(() => {
+      woke = clock.now();
+    });
+    await clock.advance(60 * DAY);
+    await long;
+    expect(woke).toBe(60 * DAY);
+    expect(delays).toEqual([2 ** 31 - 1, 2 ** 31 - 1, 60 * DAY - 2 * (2 ** 31 - 1)]);
+    const ac = new AbortController();
+    const cut = sleep(40 * DAY, { clock, signal: ac.signal });
+    await clock.advance(30 * DAY);
+    ac.abort('stop');
+    await expect(cut).rejects.toBe('stop');
+    expect(clock.pending).toBe(0);
+    expect(leaks.check()).toEqual(clean);
+  });
+
   it('resolves after ms on the clock and leaves nothing behind', async () => {
     const clock = new TestClock();
     const ac = new AbortController();

@@ -19,6 +19,10 @@ import { checkClock, startTimer, stopTimer } from './internal/timer.js';
 import { checkFn, checkMs, checkOpts, show } from './internal/validate.js';
 import { Waiter } from './internal/waiter.js';
 
+// The longest delay a platform timer takes (2^31 - 1 ms, about 24.8 days);
+// setTimeout fires a longer one at once.
+const MAX_DELAY = 2_147_483_647;
+
 /**
  * The reason a `Scope`'s signal carries after `cancel()` without an argument
  * (Go's `context.Canceled`). Match it on `code`, not `instanceof`.
@@ -102,12 +106,16 @@ export interface SleepOptions {
 // keeps a parent's children in a map for the same reason). Its timer
 // callback is the one closure a timed scope allocates.
 class CancelScope implements Scope, EventListenerObject {
+  readonly signal: AbortSignal;
   readonly #ac = new AbortController();
   readonly #parent: AbortSignal | undefined;
   #clock: Clock | undefined = undefined;
   #timer: unknown = undefined;
+  #deadline = 0;
+  #op = '';
 
   constructor(parent: AbortSignal | undefined, op: string) {
+    this.signal = this.#ac.signal;
     if (parent !== undefined) {
       if (parent.aborted) {
         this.#ac.abort(parent.reason);
@@ -119,23 +127,17 @@ class CancelScope implements Scope, EventListenerObject {
     this.#parent = parent;
   }
 
-  get signal(): AbortSignal {
-    return this.#ac.signal;
-  }
-
-  /** Arms the deadline, `ms` from now on `clock` (0 or less: expires at once). */
-  arm(clock: Clock, ms: number, op: string): void {
-    if (this.#ac.signal.aborted) return;
-    if (ms <= 0) {
-      this.#end(new DeadlineExceededError());
-      return;
-    }
+  /** Arms the deadline, at `deadline` on `clock` (now or past: expires at once). */
+  arm(clock: Clock, deadline: number, op: string): void {
+    if (this.signal.aborted) return;
     this.#clock = clock;
-    this.#timer = startTimer(clock, () => this.#expire(), ms, op);
+    this.#deadline = deadline;
+    this.#op = op;
+    this.#schedule();
   }
 
   cancel(reason?: unknown): void {
-    if (this.#ac.signal.aborted) return;
+    if (this.signal.aborted) return;
     this.#end(reason === undefined ? new CanceledError() : reason);
   }
 
@@ -145,13 +147,20 @@ class CancelScope implements Scope, EventListenerObject {
 
   // The parent aborted: follow it with its reason.
   handleEvent(): void {
-    if (this.#ac.signal.aborted) return;
+    if (this.signal.aborted) return;
     this.#end(this.#parent!.reason);
   }
 
-  #expire(): void {
-    this.#timer = undefined;
-    if (!this.#ac.signal.aborted) this.#end(new DeadlineExceededError());
+  // Timers wait at most MAX_DELAY (platforms fire longer ones at once), so a
+  // far deadline takes several; each checks the clock before ending anything.
+  #schedule(): void {
+    const left = this.#deadline - this.#clock!.now();
+    if (left <= 0) {
+      this.#timer = undefined;
+      this.#end(new DeadlineExceededError());
+      return;
+    }
+    this.#timer = startTimer(this.#clock!, () => this.#schedule(), Math.min(left, MAX_DELAY), this.#op);
   }
 
   // Detaches from the parent and the clock before aborting, so that what
@@ -271,7 +280,7 @@ export function withTimeout(parent: AbortSignal | undefined, ms: number, opts?: 
   checkMs(ms, op, 'ms', true);
   const clock = clockOf(opts, op);
   const scope = new CancelScope(p, op);
-  if (ms !== Number.POSITIVE_INFINITY) scope.arm(clock, ms, op);
+  if (ms !== Number.POSITIVE_INFINITY) scope.arm(clock, clock.now() + ms, op);
   return scope;
 }
 
@@ -326,7 +335,7 @@ export function withDeadline(parent: AbortSignal | undefined, deadline: number |
   }
   const clock = clockOf(opts, op);
   const scope = new CancelScope(p, op);
-  if (at !== Number.POSITIVE_INFINITY) scope.arm(clock, at - clock.now(), op);
+  if (at !== Number.POSITIVE_INFINITY) scope.arm(clock, at, op);
   return scope;
 }
 
@@ -415,20 +424,34 @@ export function afterFunc(signal: AbortSignal, fn: () => void): () => boolean {
 }
 
 // A sleeping call: a waiter in no queue, which its timer settles; on abort
-// it clears the timer before the waiter rejects with the reason.
+// it clears the timer before the waiter rejects with the reason. A sleep
+// longer than MAX_DELAY takes several timers.
 class Sleeper extends Waiter<void> {
-  timer: unknown = undefined;
+  #timer: unknown = undefined;
+  #left: number;
+  readonly #clock: Clock;
+  readonly #fire = (): void => {
+    this.#timer = undefined;
+    if (this.#left > 0) this.#start();
+    else this.settle();
+  };
 
-  constructor(
-    signal: AbortSignal | undefined,
-    readonly clock: Clock,
-  ) {
+  constructor(signal: AbortSignal | undefined, clock: Clock, ms: number) {
     super('sleep', signal);
+    this.#clock = clock;
+    this.#left = ms;
+    if (ms !== Number.POSITIVE_INFINITY) this.#start();
+  }
+
+  #start(): void {
+    const ms = Math.min(this.#left, MAX_DELAY);
+    this.#left -= ms;
+    this.#timer = startTimer(this.#clock, this.#fire, ms, 'sleep');
   }
 
   override handleEvent(): void {
-    if (this.timer !== undefined) stopTimer(this.clock, this.timer);
-    this.timer = undefined;
+    if (this.#timer !== undefined) stopTimer(this.#clock, this.#timer);
+    this.#timer = undefined;
     super.handleEvent();
   }
 }
@@ -478,17 +501,5 @@ export function sleep(ms: number, opts?: SleepOptions): Promise<void> {
   const clock = checkClock(opts?.clock, op, systemClock);
   if (signal?.aborted) return Promise.reject(signal.reason);
   if (ms === 0) return DONE;
-  const w = new Sleeper(signal, clock);
-  if (ms !== Number.POSITIVE_INFINITY) {
-    w.timer = startTimer(
-      clock,
-      () => {
-        w.timer = undefined;
-        w.settle();
-      },
-      ms,
-      op,
-    );
-  }
-  return w.promise;
+  return new Sleeper(signal, clock, ms).promise;
 }
