@@ -229,6 +229,9 @@ export class WorkerPool<T, R> implements EventListenerObject {
       },
       take: () => (this.#queue.length === 0 && this.#canRun() ? this.#takeSlot() : -1),
       request: (e) => this.#queue.push(e.link),
+      unqueue: (e) => {
+        this.#queue.remove(e.link);
+      },
       detach: (e) => {
         this.#queue.remove(e.link);
         this.#engines.delete(e);
@@ -237,7 +240,7 @@ export class WorkerPool<T, R> implements EventListenerObject {
         this.#paused ||
         this.#state === CLOSED ||
         slot >= this.#concurrency ||
-        (this.#queue.length > 0 && this.#queue.head !== e.link),
+        this.#queue.length > (e.link.queue === null ? 0 : 1),
       release: (slot) => this.#release(slot),
       call: (item, slot, e) => this.#work(item as T, e.ctx(slot)),
       record: (ok) => {

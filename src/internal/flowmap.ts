@@ -34,7 +34,9 @@ export interface Host {
   take(e: Engine<any, any>): number;
   /** Queues `e` for a slot; the host calls `e.grant(slot)` when one frees. */
   request(e: Engine<any, any>): void;
-  /** Takes `e` out of the queue and forgets it. */
+  /** Takes `e` out of the queue. */
+  unqueue(e: Engine<any, any>): void;
+  /** Takes `e` out of the queue and forgets it: it is over. */
   detach(e: Engine<any, any>): void;
   /** True when the loop holding `slot` should give it back (queued jobs, resize, pause). */
   shouldYield(slot: number, e: Engine<any, any>): boolean;
@@ -235,7 +237,14 @@ export class Engine<T, U> implements AsyncIterableIterator<U> {
       if (host !== null) host.record(ok);
       this.#deliver(place, item, ok, v);
       // Checked after a job, never before the first: two maps sharing a pool take turns.
-      if (host?.shouldYield(slot, this)) break;
+      if (host?.shouldYield(slot, this)) {
+        // Behind the jobs waiting now: ask again at the back of the queue.
+        if (this.#queued) {
+          this.#queued = false;
+          host.unqueue(this);
+        }
+        break;
+      }
     }
     this.#loops--;
     if (host !== null) host.release(slot);
@@ -372,7 +381,7 @@ export class Engine<T, U> implements AsyncIterableIterator<U> {
     this.#hasError = true;
     if (this.#queued) {
       this.#queued = false;
-      this.#host?.detach(this);
+      this.#host?.unqueue(this);
     }
     closeUpstream(this.#up);
     this.#settleIfDone();
