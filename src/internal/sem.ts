@@ -150,6 +150,9 @@ export class Permits {
       if (w.signal !== undefined) unlisten(w.signal, w);
       try {
         const result = w.fn();
+        // Taken straight from the queue below, this run may have left
+        // waiters at the head that fit as well: they start after it.
+        if (this.queue.head !== null) this.wake();
         w.settle(isThenable(result) ? await result : result);
       } catch (err) {
         w.fail(err);
