@@ -48,51 +48,33 @@ function sources(dir) {
   return out.sort();
 }
 
-const DECL =
-  /^(?:export\s+)?(?:default\s+)?(?:declare\s+)?(?:abstract\s+)?(?:async\s+)?(function\*?|class|interface|type|const|let|var|enum|namespace)\s+([\w$]+)/;
-const MEMBER =
-  /^(?:(?:public|private|protected|static|readonly|override|abstract|declare|async)\s+)*(?:(get|set)\s+)?(\*?\s*[#\w$]+|\[[^\]]+\])\s*[(<:=?!;]/;
-
-/** Names the declaration that follows a doc comment: `fn`, `Class`, `Class.method`. */
-function symbolAfter(lines, from, containers) {
-  for (let i = from; i < lines.length; i++) {
-    const raw = lines[i];
-    const line = raw.trim();
-    if (line === '' || line.startsWith('//') || line.startsWith('@')) continue;
-    const indent = raw.length - raw.trimStart().length;
-    const decl = DECL.exec(line);
-    if (decl !== null && indent === 0) return decl[2];
-    if (indent > 0) {
-      const owner = containers.findLast((c) => c.line < from && c.indent < indent);
-      if (line.startsWith('constructor')) return `${owner?.name ?? '?'} constructor`;
-      const member = MEMBER.exec(line);
-      if (member !== null) return `${owner ? `${owner.name}.` : ''}${member[2].replace(/^\*\s*/, '')}`;
-      if (decl !== null) return decl[2];
-    }
-    return line.slice(0, 40);
-  }
-  return '(end of file)';
+/** The name a doc comment documents: `fn`, `Class`, `Class.method`, `Class constructor`. */
+function nameOf(node, sf, owner) {
+  let name;
+  if (ts.isVariableStatement(node)) name = node.declarationList.declarations[0]?.name.getText(sf);
+  else if (ts.isConstructorDeclaration(node)) return `${owner ?? '?'} constructor`;
+  else name = node.name?.getText(sf);
+  name ??= ts.SyntaxKind[node.kind];
+  return owner === undefined ? name : `${owner}.${name}`;
 }
 
-/** The doc comments of a file: their text without ` * ` margins, the line each starts on, and the symbol. */
-function docComments(text) {
-  const lines = text.split('\n');
-  const containers = [];
-  lines.forEach((raw, i) => {
-    const m = /^(\s*)(?:export\s+)?(?:default\s+)?(?:abstract\s+)?(?:class|interface)\s+([\w$]+)/.exec(raw);
-    if (m !== null) containers.push({ name: m[2], indent: m[1].length, line: i });
-  });
+/** The doc comments of a file: their lines without ` * ` margins (with source line numbers), and the symbol. */
+function docComments(path, text) {
+  const sf = ts.createSourceFile(path, text, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
   const out = [];
-  for (let i = 0; i < lines.length; i++) {
-    // A block opens with `/**` on a line of its own start; one-line comments hold no examples.
-    if (!/^\s*\/\*\*/.test(lines[i]) || /\*\/\s*$/.test(lines[i])) continue;
-    const start = i;
-    const body = [];
-    for (i++; i < lines.length && !/^\s*\*\//.test(lines[i]); i++) {
-      body.push({ text: lines[i].replace(/^\s*\* ?/, ''), line: i + 1 });
+  const visit = (node, owner) => {
+    // `jsDoc` holds the /** */ comments the parser attached to a declaration.
+    for (const doc of node.jsDoc ?? []) {
+      const start = doc.getStart(sf);
+      const first = sf.getLineAndCharacterOfPosition(start).line + 1;
+      const lines = text.slice(start, doc.end).split('\n').slice(1, -1);
+      const body = lines.map((l, k) => ({ text: l.replace(/^\s*\* ?/, ''), line: first + 1 + k }));
+      out.push({ body, symbol: nameOf(node, sf, owner) });
     }
-    out.push({ start: start + 1, body, symbol: symbolAfter(lines, i + 1, containers) });
-  }
+    const inner = ts.isClassLike(node) || ts.isInterfaceDeclaration(node) ? node.name?.text : owner;
+    ts.forEachChild(node, (child) => visit(child, inner));
+  };
+  visit(sf, undefined);
   return out;
 }
 
@@ -245,7 +227,7 @@ function extractFile(path) {
   const imports = new Imports();
   const tests = [];
   const seen = new Map();
-  for (const comment of docComments(text)) {
+  for (const comment of docComments(path, text)) {
     for (const ex of examples(comment, rel)) {
       const where = `${rel}:${ex.line}`;
       const { sf, imports: decls, bodyStart } = splitImports(ex.code, where);
