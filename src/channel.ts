@@ -8,15 +8,18 @@
  */
 import { signalOf } from './internal/abort.js';
 import {
+  CLOSED,
   canRecv,
   canSend,
   DONE,
   DONE_PROMISE,
+  EMPTY,
   enqueueRecv,
   enqueueSend,
   RESOLVED,
   type RecvEntry,
   type SendEntry,
+  take,
 } from './internal/chan.js';
 import { WeftError } from './internal/errors.js';
 import { Ring } from './internal/ring.js';
@@ -243,8 +246,8 @@ export class Channel<T> implements AsyncIterable<T> {
    */
   recv(opts?: { signal?: AbortSignal }): Promise<IteratorResult<T, undefined>> {
     const signal = opts === undefined ? undefined : signalOf(opts, 'Channel.recv');
-    const r = this.#poll();
-    if (r !== undefined) return r === DONE ? DONE_PROMISE : Promise.resolve(r);
+    const v = this.#take();
+    if (v !== EMPTY) return v === CLOSED ? DONE_PROMISE : Promise.resolve({ value: v, done: false });
     if (signal?.aborted) return Promise.reject(signal.reason);
     const w = new RecvWaiter<T>('Channel.recv', signal);
     this.#recvq.push(w);
@@ -267,7 +270,9 @@ export class Channel<T> implements AsyncIterable<T> {
    * @see Channel.recv
    */
   tryRecv(): IteratorResult<T, undefined> | undefined {
-    return this.#poll();
+    const v = this.#take();
+    if (v === EMPTY) return undefined;
+    return v === CLOSED ? DONE : { value: v, done: false };
   }
 
   /**
@@ -336,10 +341,15 @@ export class Channel<T> implements AsyncIterable<T> {
     this.#sendq.push(entry);
   }
 
-  // The receive that needs no wait, or undefined. A value taken from a full
-  // buffer makes room for the first waiting sender, whose value goes to the
-  // back of the buffer so that order is kept (Go's recv on a full buffer).
-  #poll(): IteratorResult<T, undefined> | undefined {
+  /** @internal for select: the receive that needs no wait, as a bare value, or `EMPTY` or `CLOSED`. */
+  [take](): T | typeof EMPTY | typeof CLOSED {
+    return this.#take();
+  }
+
+  // The receive that needs no wait. A value taken from a full buffer makes
+  // room for the first waiting sender, whose value goes to the back of the
+  // buffer so that order is kept (Go's recv on a full buffer).
+  #take(): T | typeof EMPTY | typeof CLOSED {
     if (this.#buf.length !== 0) {
       const value = this.#buf.shift() as T;
       const s = this.#sendq.shift();
@@ -347,15 +357,15 @@ export class Channel<T> implements AsyncIterable<T> {
         this.#buf.push(s.value);
         s.taken();
       }
-      return { value, done: false };
+      return value;
     }
     const s = this.#sendq.shift();
     if (s !== null) {
       const value = s.value;
       s.taken();
-      return { value, done: false };
+      return value;
     }
-    return this.#closed ? DONE : undefined;
+    return this.#closed ? CLOSED : EMPTY;
   }
 }
 
@@ -372,8 +382,8 @@ class ChannelIterator<T> implements AsyncIterator<T, undefined> {
   next(): Promise<IteratorResult<T, undefined>> {
     if (this.#ended) return DONE_PROMISE;
     const ch = this.#ch;
-    const r = ch.tryRecv();
-    if (r !== undefined) return r === DONE ? DONE_PROMISE : Promise.resolve(r);
+    const v = ch[take]();
+    if (v !== EMPTY) return v === CLOSED ? DONE_PROMISE : Promise.resolve({ value: v, done: false });
     const w = new RecvWaiter<T>('Channel[Symbol.asyncIterator]', undefined);
     ch[enqueueRecv](w);
     this.#pending = w;

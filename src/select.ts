@@ -6,7 +6,16 @@
  */
 import { Channel, ChannelClosedError } from './channel.js';
 import { checkSignal } from './internal/abort.js';
-import { canRecv, canSend, enqueueRecv, enqueueSend, type RecvEntry, type SendEntry } from './internal/chan.js';
+import {
+  CLOSED,
+  canRecv,
+  canSend,
+  enqueueRecv,
+  enqueueSend,
+  type RecvEntry,
+  type SendEntry,
+  take,
+} from './internal/chan.js';
 import { checkOptFn, checkOpts, show } from './internal/validate.js';
 import { Waiter, type WaitQueue } from './internal/waiter.js';
 
@@ -181,8 +190,8 @@ function commit<R>(c: Case<R>): Promise<Awaited<R>> {
   let result: R | undefined;
   try {
     if (c.kind === 'recv') {
-      const r = ch.tryRecv()!;
-      result = c.handler === undefined ? undefined : c.handler(r.value, r.done !== true);
+      const v = ch[take]();
+      if (c.handler !== undefined) result = v === CLOSED ? c.handler(undefined, false) : c.handler(v, true);
     } else {
       if (ch.closed) return Promise.reject(new ChannelClosedError('select: send on closed channel', c.value));
       ch.trySend(c.value);
@@ -272,20 +281,25 @@ export function select<R, D>(
     fallback = checkOptFn(opts.default, 'select', 'default');
   }
   const n = cases.length;
+  // Which cases are ready: a bit each for the first 31, asked again for the rest.
   let ready = 0;
+  let mask = 0;
   for (let i = 0; i < n; i++) {
     const c = cases[i];
     if (!(c instanceof Case)) {
       throw new TypeError(`select: \`cases[${i}]\` must be a case from recv() or send(), got ${show(c)}`);
     }
-    if (isReady(c)) ready++;
+    if (isReady(c)) {
+      ready++;
+      if (i < 31) mask |= 1 << i;
+    }
   }
   if (ready !== 0) {
     // Uniform among the ready cases: pick the k-th of them.
     let k = ready === 1 ? 0 : Math.floor(Math.random() * ready);
     for (let i = 0; i < n; i++) {
       const c = cases[i]!;
-      if (isReady(c) && k-- === 0) return commit(c);
+      if ((i < 31 ? (mask >>> i) & 1 : isReady(c)) && k-- === 0) return commit(c);
     }
   }
   if (fallback !== undefined) {

@@ -34,6 +34,12 @@ export interface SendEntry<T> extends Linked {
 export const canRecv: unique symbol = Symbol('weft.canRecv');
 /** `ch[canSend]()`: whether a send would not block now (a receiver, room, or closed: it would throw). */
 export const canSend: unique symbol = Symbol('weft.canSend');
+/** `ch[take]()`: the receive that needs no wait, as a bare value, or `EMPTY` (it would wait) or `CLOSED` (closed and drained). */
+export const take: unique symbol = Symbol('weft.take');
+/** What `ch[take]()` returns when a receive would wait. */
+export const EMPTY: unique symbol = Symbol('weft.empty');
+/** What `ch[take]()` returns when the channel is closed and drained. */
+export const CLOSED: unique symbol = Symbol('weft.closed');
 /** `ch[enqueueRecv](entry)`: queues a receiver; call only when `canRecv` is false. */
 export const enqueueRecv: unique symbol = Symbol('weft.enqueueRecv');
 /** `ch[enqueueSend](entry)`: queues a sender; call only when `canSend` is false. */
