@@ -101,70 +101,60 @@ function examples(comment, file) {
   return out;
 }
 
-/** Splits an example into its import declarations and its body, checking imports. */
-function splitImports(code, where) {
+/** Splits an example into its import declarations and its body, checking imports; `at(n)` locates line n. */
+function splitImports(code, at) {
   const sf = ts.createSourceFile('example.ts', code.join('\n'), ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
   const imports = [];
   let bodyStart = 0;
   for (const st of sf.statements) {
     if (!ts.isImportDeclaration(st)) break;
     const spec = st.moduleSpecifier.text;
-    if (spec.startsWith('.')) throw new ExtractError(`${where}: examples import from 'weft', not '${spec}'`);
+    if (spec.startsWith('.'))
+      throw new ExtractError(`${at(lineIn(sf, st))}: examples import from 'weft', not '${spec}'`);
     imports.push(st);
     bodyStart = st.end;
   }
   for (const st of sf.statements) {
     if (st.pos >= bodyStart && ts.isImportDeclaration(st)) {
-      const line = sf.getLineAndCharacterOfPosition(st.getStart()).line;
-      throw new ExtractError(`${where.replace(/:\d+$/, '')}:${lineOf(where, line)}: imports must come first`);
+      throw new ExtractError(`${at(lineIn(sf, st))}: imports must come first`);
     }
   }
   return { sf, imports, bodyStart };
 }
 
-function lineOf(where, offset) {
-  return Number(/:(\d+)$/.exec(where)[1]) + offset;
+function lineIn(sf, node) {
+  return sf.getLineAndCharacterOfPosition(node.getStart(sf)).line;
 }
 
 /** Rewrites each `stmt; // => value` in the body into an assertion. */
-function assertions(sf, bodyStart, where) {
+function assertions(sf, bodyStart, at) {
   const text = sf.text;
-  const edits = [];
-  const lines = text.split('\n');
-  let offset = 0;
-  const lineStarts = lines.map((l) => {
-    const s = offset;
-    offset += l.length + 1;
-    return s;
-  });
   const statements = [];
   const visit = (node) => {
     if (Array.isArray(node.statements)) statements.push(...node.statements);
     ts.forEachChild(node, visit);
   };
   visit(sf);
-  lines.forEach((line, n) => {
-    const at = line.indexOf('// =>');
-    if (at < 0) return;
-    const pos = lineStarts[n] + at;
-    if (pos < bodyStart)
-      throw new ExtractError(`${where.replace(/:\d+$/, '')}:${lineOf(where, n)}: \`// =>\` on an import`);
-    const value = line.slice(at + 5).trim();
-    if (value === '')
-      throw new ExtractError(`${where.replace(/:\d+$/, '')}:${lineOf(where, n)}: \`// =>\` without a value`);
+  const edits = [];
+  text.split('\n').forEach((line, n) => {
+    const col = line.indexOf('// =>');
+    if (col < 0) return;
+    const pos = sf.getPositionOfLineAndCharacter(n, col);
+    if (pos < bodyStart) throw new ExtractError(`${at(n)}: \`// =>\` on an import`);
+    const value = line.slice(col + 5).trim();
+    if (value === '') throw new ExtractError(`${at(n)}: \`// =>\` without a value`);
     // The innermost statement that ends on this line, just before the comment.
     const st = statements
       .filter((s) => s.end <= pos && text.slice(s.end, pos).trim() === '')
-      .sort((a, b) => b.getStart() - a.getStart())[0];
-    const loc = `${where.replace(/:\d+$/, '')}:${lineOf(where, n)}`;
-    if (st === undefined) throw new ExtractError(`${loc}: \`// =>\` must follow a complete statement`);
+      .sort((a, b) => b.getStart(sf) - a.getStart(sf))[0];
+    if (st === undefined) throw new ExtractError(`${at(n)}: \`// =>\` must follow a complete statement`);
     if (!ts.isExpressionStatement(st)) {
       throw new ExtractError(
-        `${loc}: \`// =>\` must follow an expression statement, not ${describe(st)}: ${line.trim()}`,
+        `${at(n)}: \`// =>\` must follow an expression statement, not ${describe(st)}: ${line.trim()}`,
       );
     }
     const expr = st.expression.getText(sf);
-    edits.push({ start: st.getStart(sf), end: pos + line.length - at, text: `__expect(${expr}).toEqual(${value});` });
+    edits.push({ start: st.getStart(sf), end: pos + line.length - col, text: `__expect(${expr}).toEqual(${value});` });
   });
   let out = text;
   for (const e of edits.sort((a, b) => b.start - a.start)) out = out.slice(0, e.start) + e.text + out.slice(e.end);
@@ -230,7 +220,8 @@ function extractFile(path) {
   for (const comment of docComments(path, text)) {
     for (const ex of examples(comment, rel)) {
       const where = `${rel}:${ex.line}`;
-      const { sf, imports: decls, bodyStart } = splitImports(ex.code, where);
+      const at = (n) => `${rel}:${ex.line + n}`;
+      const { sf, imports: decls, bodyStart } = splitImports(ex.code, at);
       for (const d of decls) {
         try {
           imports.add(d, sf);
@@ -238,7 +229,7 @@ function extractFile(path) {
           throw new ExtractError(`${where}: ${err.message}`);
         }
       }
-      const body = assertions(sf, bodyStart, where);
+      const body = assertions(sf, bodyStart, at);
       let name = `${rel} ${comment.symbol}: ${ex.title || 'example'}`;
       const n = (seen.get(name) ?? 0) + 1;
       seen.set(name, n);
