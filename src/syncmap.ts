@@ -87,11 +87,11 @@ export class SyncMap<K, V> {
   }
 
   /**
-   * Returns the value stored for `key`, or `undefined`. Use `loadOrStore`
-   * or `has`-style checks through `loadAndDelete` when `undefined` may be a
-   * stored value.
+   * Returns the value stored for `key`, or `undefined`. When `undefined`
+   * may be a stored value, the `loaded` flag of `loadOrStore`, `swap` or
+   * `loadAndDelete` tells presence apart.
    *
-   * @example
+   * @example Present and absent keys
    * ```ts
    * import { SyncMap } from 'weft';
    * const m = new SyncMap<string, number>();
@@ -108,7 +108,7 @@ export class SyncMap<K, V> {
   /**
    * Stores `value` for `key`.
    *
-   * @example
+   * @example Storing a value
    * ```ts
    * import { SyncMap } from 'weft';
    * const m = new SyncMap<string, string>();
@@ -125,7 +125,7 @@ export class SyncMap<K, V> {
    * Returns the value stored for `key` if there is one (`loaded: true`);
    * otherwise stores `value` and returns it (`loaded: false`).
    *
-   * @example
+   * @example The first store wins
    * ```ts
    * import { SyncMap } from 'weft';
    * const m = new SyncMap<string, number>();
@@ -144,7 +144,7 @@ export class SyncMap<K, V> {
   /**
    * Deletes `key`, returning the value it had, if any.
    *
-   * @example
+   * @example Taking a value out
    * ```ts
    * import { SyncMap } from 'weft';
    * const m = new SyncMap<string, number>();
@@ -166,7 +166,7 @@ export class SyncMap<K, V> {
    * Deletes `key` (nothing happens if it is absent). A computation in
    * flight for `key` is not stopped.
    *
-   * @example
+   * @example Deleting a key
    * ```ts
    * import { SyncMap } from 'weft';
    * const m = new SyncMap<string, number>();
@@ -183,7 +183,7 @@ export class SyncMap<K, V> {
   /**
    * Stores `value` for `key` and returns the value it replaced, if any.
    *
-   * @example
+   * @example Replacing a value
    * ```ts
    * import { SyncMap } from 'weft';
    * const m = new SyncMap<string, number>();
@@ -204,7 +204,7 @@ export class SyncMap<K, V> {
    * Stores `value` for `key` if the value stored for it is `old` (compared
    * with `===`, NaN equal to itself); returns whether it did.
    *
-   * @example
+   * @example Only from the expected value
    * ```ts
    * import { SyncMap } from 'weft';
    * const m = new SyncMap<string, number>();
@@ -226,7 +226,7 @@ export class SyncMap<K, V> {
    * Deletes `key` if the value stored for it is `old` (compared with `===`,
    * NaN equal to itself); returns whether it did.
    *
-   * @example
+   * @example Only the expected value
    * ```ts
    * import { SyncMap } from 'weft';
    * const m = new SyncMap<string, number>();
@@ -272,7 +272,7 @@ export class SyncMap<K, V> {
    * Deletes every entry (Go's `Clear`). Computations in flight are not
    * stopped.
    *
-   * @example
+   * @example Emptying the map
    * ```ts
    * import { SyncMap } from 'weft';
    * const m = new SyncMap<string, number>();
@@ -299,6 +299,10 @@ export class SyncMap<K, V> {
    * with `loadOrStore`. Deleting `key` meanwhile does not stop `compute`.
    * With a value present, resolves at once; a `compute` that returns a
    * plain value stores it at once.
+   *
+   * **Cancellation**: none; the callers of a computation wait for it to
+   * settle. To stop waiting, race the promise with a signal; to bound the
+   * computation, give `compute` its own signal or timeout.
    *
    * Rejects with `compute`'s error as it is.
    * @throws TypeError at once if `compute` is not a function.
