@@ -20,8 +20,6 @@ import { registry, track, untrack } from './registry.js';
 class Hub implements EventListenerObject {
   readonly listeners = new Set<EventListenerObject>();
 
-  constructor(readonly signal: AbortSignal) {}
-
   handleEvent(event: Event): void {
     // Listeners detach themselves as they run; one that throws must not keep
     // the rest from running, and is reported as EventTarget reports it.
@@ -43,7 +41,7 @@ const hubs = new WeakMap<AbortSignal, Hub>();
 export function attach(signal: AbortSignal, listener: EventListenerObject, op: string): void {
   let hub = hubs.get(signal);
   if (hub === undefined) {
-    hub = new Hub(signal);
+    hub = new Hub();
     hubs.set(signal, hub);
     signal.addEventListener('abort', hub);
   }
