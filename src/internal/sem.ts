@@ -152,7 +152,8 @@ export class Permits {
         const result = w.fn();
         // Taken straight from the queue below, this run may have left
         // waiters at the head that fit as well: they start after it.
-        if (this.queue.head !== null) this.wake();
+        const head = this.queue.head;
+        if (head !== null && this.size - this.cur >= head.weight) this.wake();
         w.settle(isThenable(result) ? await result : result);
       } catch (err) {
         w.fail(err);
