@@ -214,6 +214,26 @@ describe('Singleflight', () => {
     expect(await plain).toBe('kept');
   });
 
+  it('gives a fn that declares no parameter a shared signal that never aborts', async () => {
+    const sf = new Singleflight();
+    const seen: AbortSignal[] = [];
+    const ac = new AbortController();
+    const d = deferred<void>();
+    const fn = function (this: unknown) {
+      // biome-ignore lint/complexity/noArguments: reads what a zero-parameter fn is given
+      seen.push(arguments[0]);
+      return d.promise;
+    };
+    const p = sf.do('k', fn, { signal: ac.signal });
+    ac.abort();
+    await expect(p).rejects.toMatchObject({ name: 'AbortError' });
+    d.resolve();
+    await sf.do('k', fn);
+    expect(seen[0]).toBeInstanceOf(AbortSignal);
+    expect(seen[0]!.aborted).toBe(false);
+    expect(seen[1]).toBe(seen[0]);
+  });
+
   it('rejects at once with an already-aborted signal and starts nothing', async () => {
     using leaks = trackLeaks();
     const sf = new Singleflight();
