@@ -2,11 +2,13 @@
  * The one place where weft touches `AbortSignal` listeners. Every listener
  * added here is removed by `unlisten` on every path (settle, abort, close),
  * and is visible to `weft/testing`'s leak tracker while it is attached.
+ * Listeners go through `hub.ts`: one real listener per signal, however many
+ * weft operations wait on it.
  *
  * Listeners are `EventListenerObject`s (an object with `handleEvent`) so that
  * a queue node can be its own listener: no closure per wait.
  */
-import { registry, track, untrack } from './registry.js';
+import { attach, detach } from './hub.js';
 import { show } from './validate.js';
 
 /** Checks an optional `signal` argument; returns it, or undefined. */
@@ -32,17 +34,10 @@ export function signalOf(opts: { signal?: AbortSignal } | undefined, op: string)
 
 /** Attaches `listener` to `signal`'s abort event. */
 export function listen(signal: AbortSignal, listener: EventListenerOrEventListenerObject, op: string): void {
-  signal.addEventListener('abort', listener);
-  if (registry.active !== 0) track(listener, 'listener', op);
+  attach(signal, listener, op);
 }
 
 /** Detaches what `listen` attached. Safe to call twice. */
 export function unlisten(signal: AbortSignal, listener: EventListenerOrEventListenerObject): void {
-  signal.removeEventListener('abort', listener);
-  if (registry.active !== 0) untrack(listener);
-}
-
-/** The reason an aborted signal carries (a DOMException 'AbortError' when none was given). */
-export function reasonOf(signal: AbortSignal): unknown {
-  return signal.reason;
+  detach(signal, listener);
 }

@@ -18,14 +18,15 @@
 import { registry, track, untrack } from './registry.js';
 
 class Hub implements EventListenerObject {
-  readonly listeners = new Set<EventListenerObject>();
+  readonly listeners = new Set<EventListenerOrEventListenerObject>();
 
   handleEvent(event: Event): void {
     // Listeners detach themselves as they run; one that throws must not keep
     // the rest from running, and is reported as EventTarget reports it.
     for (const listener of this.listeners) {
       try {
-        listener.handleEvent(event);
+        if (typeof listener === 'function') listener(event);
+        else listener.handleEvent(event);
       } catch (err) {
         queueMicrotask(() => {
           throw err;
@@ -38,7 +39,7 @@ class Hub implements EventListenerObject {
 const hubs = new WeakMap<AbortSignal, Hub>();
 
 /** Attaches `listener` to `signal`'s abort event (at most once per signal, as `addEventListener`). */
-export function attach(signal: AbortSignal, listener: EventListenerObject, op: string): void {
+export function attach(signal: AbortSignal, listener: EventListenerOrEventListenerObject, op: string): void {
   let hub = hubs.get(signal);
   if (hub === undefined) {
     hub = new Hub();
@@ -50,7 +51,7 @@ export function attach(signal: AbortSignal, listener: EventListenerObject, op: s
 }
 
 /** Detaches what `attach` attached; the last one out removes the hub. Safe to call twice. */
-export function detach(signal: AbortSignal, listener: EventListenerObject): void {
+export function detach(signal: AbortSignal, listener: EventListenerOrEventListenerObject): void {
   const hub = hubs.get(signal);
   if (hub?.listeners.delete(listener) && hub.listeners.size === 0) {
     hubs.delete(signal);

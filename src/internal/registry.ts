@@ -44,14 +44,24 @@ export function untrack(key: unknown): void {
   registry.live.delete(key);
 }
 
+// The folder weft runs from (its src/ or dist/), read off this module's own
+// stack frame, so that stack capture drops weft's frames and only those: a
+// user's own src/ folder is not weft's.
+const ownRoot: string | undefined = (() => {
+  const frame = new Error().stack
+    ?.split('\n')
+    .find((l) => /registry|chunk|index/.test(l) && /[/\\](src|dist)[/\\]/.test(l));
+  const match = frame?.match(/(?:\(|at |file:\/\/)([^()]*[/\\](?:src|dist)[/\\])/);
+  return match?.[1];
+})();
+
 function captureStack(): string | undefined {
   const stack = new Error().stack;
   if (stack === undefined) return undefined;
   // Drop the "Error" line and weft's own frames, keep the caller's.
   const lines = stack.split('\n').slice(1);
-  const user = lines.filter(
-    (l) => !/[/\\](src|dist)[/\\](internal[/\\])?[\w-]+\.(ts|js|cjs)/.test(l) || /\.test\./.test(l),
-  );
+  const user =
+    ownRoot === undefined ? lines : lines.filter((l) => !l.includes(ownRoot) || /\.test\.[cm]?[jt]s/.test(l));
   return (user.length > 0 ? user : lines).join('\n');
 }
 
