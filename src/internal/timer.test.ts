@@ -61,3 +61,29 @@ describe('checkClock', () => {
     expect(() => checkClock(Date, 'Op', systemClock)).toThrow(TypeError);
   });
 });
+
+describe('startTimer with delays past 2^31 - 1 ms', () => {
+  it('chains timers so that a 30-day delay fires after 30 days, not at once', async () => {
+    const clock = new TestClock();
+    let fired = 0;
+    startTimer(clock, () => fired++, 30 * 86_400_000, 'test.long');
+    await clock.advance(2_147_483_647);
+    expect(fired).toBe(0);
+    await clock.advance(30 * 86_400_000 - 2_147_483_647 - 1);
+    expect(fired).toBe(0);
+    await clock.advance(1);
+    expect(fired).toBe(1);
+    expect(clock.pending).toBe(0);
+  });
+
+  it('stops a chained timer at any link', async () => {
+    const clock = new TestClock();
+    let fired = 0;
+    const h = startTimer(clock, () => fired++, 5_000_000_000, 'test.long');
+    await clock.advance(3_000_000_000);
+    stopTimer(clock, h);
+    expect(clock.pending).toBe(0);
+    await clock.advance(5_000_000_000);
+    expect(fired).toBe(0);
+  });
+});

@@ -6,8 +6,34 @@ import type { Clock } from '../clock.js';
 import { registry, track, untrack } from './registry.js';
 import { show } from './validate.js';
 
+// Platforms fire a timer longer than 2^31 - 1 ms at once; longer delays are
+// chained from timers of at most this length.
+const MAX_DELAY = 2_147_483_647;
+
+class LongTimer {
+  handle: unknown;
+  #left: number;
+
+  constructor(
+    readonly clock: Clock,
+    readonly fn: () => void,
+    ms: number,
+    readonly op: string,
+  ) {
+    this.#left = ms;
+    this.#step();
+  }
+
+  #step(): void {
+    const ms = Math.min(this.#left, MAX_DELAY);
+    this.#left -= ms;
+    this.handle = startTimer(this.clock, this.#left > 0 ? () => this.#step() : this.fn, ms, this.op);
+  }
+}
+
 /** Schedules `fn` on `clock` after `ms`; returns the handle to give `stopTimer`. */
 export function startTimer(clock: Clock, fn: () => void, ms: number, op: string): unknown {
+  if (ms > MAX_DELAY && ms !== Number.POSITIVE_INFINITY) return new LongTimer(clock, fn, ms, op);
   if (registry.active === 0) return clock.setTimeout(fn, ms);
   const key = {};
   const handle = clock.setTimeout(() => {
@@ -25,6 +51,7 @@ const keys = new Map<unknown, object>();
 
 /** Cancels a timer from `startTimer` (a no-op for one that fired). */
 export function stopTimer(clock: Clock, handle: unknown): void {
+  if (handle instanceof LongTimer) handle = handle.handle;
   clock.clearTimeout(handle);
   if (keys.size !== 0) {
     const key = keys.get(handle);
