@@ -307,7 +307,7 @@ export class Channel<T> implements AsyncIterable<T> {
    * The iterator's `return()` also ends a `next()` still waiting, with
    * `{ done: true }`, without consuming a value.
    *
-   * @example `break` leaves the rest in the channel
+   * @example Breaking out leaves the rest in the channel
    * ```ts
    * import { Channel } from 'weft';
    * const ch = new Channel<number>(3);

@@ -237,7 +237,7 @@ function commit<R>(c: Case<R>): Promise<Awaited<R>> {
  * await winner; // => 'b:hi'
  * a.length + b.length; // => 0
  * ```
- * @example A timeout with `after`
+ * @example A timeout with after()
  * ```ts
  * import { Channel, after, recv, select } from 'weft';
  * import { TestClock } from 'weft/testing';
@@ -247,7 +247,7 @@ function commit<R>(c: Case<R>): Promise<Awaited<R>> {
  * await clock.advance(100);
  * await reply; // => 'timeout'
  * ```
- * @example Non-blocking receive with `default`
+ * @example Non-blocking receive with a default
  * ```ts
  * import { Channel, recv, select } from 'weft';
  * const ch = new Channel<number>();

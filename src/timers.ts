@@ -132,7 +132,7 @@ function checkPeriod(ms: unknown, op: string): number {
  * **Cancellation**: call `stop()`, or use `using ticker = new Ticker(…)`,
  * which stops it at the end of the block.
  *
- * @example Ticks on virtual time, ended by `stop()`
+ * @example Ticks on virtual time, ended by stop()
  * ```ts
  * import { Ticker } from 'weft';
  * import { TestClock } from 'weft/testing';
