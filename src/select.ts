@@ -25,6 +25,18 @@ import { Waiter, type WaitQueue } from './internal/waiter.js';
  * `R` is what that function returns. Build cases with `recv` and `send`;
  * a case may be reused across any number of `select` calls.
  *
+ * @example A case built once, reused by every select of a loop
+ * ```ts
+ * import { Channel, recv, select } from 'weft';
+ * const jobs = new Channel<number>(3);
+ * for (const n of [1, 2, 3]) await jobs.send(n);
+ * jobs.close();
+ * const next = recv(jobs, (n, ok) => (ok ? n : undefined));
+ * next.kind; // => 'recv'
+ * const seen: (number | undefined)[] = [];
+ * for (let i = 0; i < 4; i++) seen.push(await select([next]));
+ * seen; // => [1, 2, 3, undefined]
+ * ```
  * @see recv
  * @see send
  * @see select
