@@ -249,12 +249,18 @@ class Sub<M> implements Subscription<M> {
   offer(msg: Message<M>): number {
     // Blocked publishers are ahead of this message: it queues behind them.
     if (this.#blocked.length !== 0) return BLOCK;
-    const receiver = this.#receivers.shift();
-    if (receiver !== null) {
-      receiver.settle({ done: false, value: msg });
+    const length = this.#buffer.length;
+    // Receivers wait only while the buffer is empty: with messages buffered
+    // and room left, no receiver check is needed (the common busy case).
+    if (length !== 0 && length < this.#capacity) {
+      this.#buffer.push(msg);
       return DELIVERED;
     }
-    if (this.#buffer.length < this.#capacity) {
+    if (this.#receivers.length !== 0) {
+      this.#receivers.shift()!.settle({ done: false, value: msg });
+      return DELIVERED;
+    }
+    if (length < this.#capacity) {
       this.#buffer.push(msg);
       return DELIVERED;
     }

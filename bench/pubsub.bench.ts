@@ -1,0 +1,96 @@
+/**
+ * PubSub fan-out. First, 100,000 messages to 100 subscribers that consume
+ * them as async iterables ('block' overflow, so every message reaches every
+ * subscriber and the publisher is held back by the slowest), against
+ * emittery's `await emit()` with 100 async listeners and a hand-written
+ * async emitter. Second, the publish call itself while nobody waits: 10,000
+ * messages buffered by 100 subscribers, against a synchronous emitter loop
+ * whose listeners push into arrays.
+ */
+import Emittery from 'emittery';
+import { PubSub } from 'weft';
+import { compare } from './lib.js';
+
+const SUBSCRIBERS = 100;
+const MESSAGES = 100_000;
+const BUFFERED = 10_000;
+let sink = 0;
+
+export default async function (): Promise<void> {
+  await compare('PubSub: 100,000 messages to 100 async-iterating subscribers', {
+    ops: MESSAGES * SUBSCRIBERS,
+    unit: 'deliveries',
+    heavy: true,
+    cases: {
+      'weft PubSub for await': async () => {
+        const ps = new PubSub<number>();
+        const consumers: Promise<void>[] = [];
+        for (let s = 0; s < SUBSCRIBERS; s++) {
+          const sub = ps.subscribe('orders.created', { overflow: 'block' });
+          consumers.push(
+            (async () => {
+              for await (const m of sub) sink += m.payload;
+            })(),
+          );
+        }
+        for (let i = 0; i < MESSAGES; i++) await ps.publish('orders.created', i);
+        ps.close();
+        await Promise.all(consumers);
+      },
+      'peer emittery await emit': async () => {
+        const em = new Emittery<{ 'orders.created': number }>();
+        for (let s = 0; s < SUBSCRIBERS; s++) {
+          em.on('orders.created', async (v) => {
+            sink += v;
+          });
+        }
+        for (let i = 0; i < MESSAGES; i++) await em.emit('orders.created', i);
+        em.clearListeners();
+      },
+      'floor (hand-written async emitter)': async () => {
+        const listeners: ((v: number) => Promise<void>)[] = [];
+        for (let s = 0; s < SUBSCRIBERS; s++) {
+          listeners.push(async (v) => {
+            sink += v;
+          });
+        }
+        const pending: Promise<void>[] = new Array(SUBSCRIBERS);
+        for (let i = 0; i < MESSAGES; i++) {
+          for (let s = 0; s < SUBSCRIBERS; s++) pending[s] = listeners[s]!(i);
+          await Promise.all(pending);
+        }
+      },
+    },
+    weft: 'weft PubSub for await',
+    target: 'weft at least 1.5x faster than emittery',
+  });
+
+  await compare('PubSub: publish while nobody waits (10,000 messages buffered by 100 subscribers)', {
+    ops: BUFFERED * SUBSCRIBERS,
+    unit: 'deliveries',
+    cases: {
+      'weft PubSub publish': () => {
+        const ps = new PubSub<number>();
+        for (let s = 0; s < SUBSCRIBERS; s++) ps.subscribe('orders.created', { buffer: BUFFERED });
+        for (let i = 0; i < BUFFERED; i++) ps.publish('orders.created', i);
+        ps.close();
+      },
+      'floor (synchronous emitter loop)': () => {
+        const listeners: ((m: { topic: string; payload: number }) => void)[] = [];
+        for (let s = 0; s < SUBSCRIBERS; s++) {
+          const buffer: { topic: string; payload: number }[] = [];
+          listeners.push((m) => {
+            buffer.push(m);
+          });
+        }
+        for (let i = 0; i < BUFFERED; i++) {
+          const m = { topic: 'orders.created', payload: i };
+          for (let s = 0; s < listeners.length; s++) listeners[s]!(m);
+        }
+      },
+    },
+    weft: 'weft PubSub publish',
+    target: 'weft within 3x of the synchronous loop',
+  });
+  if (sink < 0) console.log(sink);
+}
