@@ -348,11 +348,13 @@ export class WorkerPool<T, R> implements EventListenerObject {
    * import { TestClock } from 'weft/testing';
    * const clock = new TestClock();
    * const pool = new WorkerPool((ms: number) => new Promise<number>((r) => clock.setTimeout(() => r(ms), ms)), { concurrency: 3 });
-   * const collect = async (it: AsyncIterable<number>) => { const out = []; for await (const x of it) out.push(x); return out; };
+   * const collect = async (it: AsyncIterable<number>) => { const out: number[] = []; for await (const x of it) out.push(x); return out; };
    * const ordered = collect(pool.map([30, 10, 20]));
-   * const unordered = collect(pool.map([30, 10, 20], { ordered: false }));
    * await clock.runAll();
    * await ordered; // => [30, 10, 20]
+   * const unordered = collect(pool.map([30, 10, 20], { ordered: false }));
+   * await clock.runAll();
+   * await unordered; // => [10, 20, 30]
    * ```
    * @see WorkerPool.mapSettled
    */
@@ -492,10 +494,10 @@ export class WorkerPool<T, R> implements EventListenerObject {
    * ```ts
    * import { WorkerPool } from 'weft';
    * const pool = new WorkerPool((n: number) => new Promise<number>((r) => setTimeout(r, 1, n)), { concurrency: 1 });
-   * const a = pool.submit(1);
+   * const a = pool.submit(1).catch((e) => e.code);
    * const b = pool.submit(2).catch((e) => e.code);
    * await pool.close({ drain: false });
-   * await a.catch((e) => e.code); // => 'ERR_POOL_CLOSED'
+   * await a; // => 'ERR_POOL_CLOSED'
    * await b; // => 'ERR_POOL_CLOSED'
    * (await pool.submit(3).catch((e) => e.code)); // => 'ERR_POOL_CLOSED'
    * ```

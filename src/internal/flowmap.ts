@@ -332,10 +332,8 @@ export class Engine<T, U> implements AsyncIterableIterator<U> {
   poll(): U | typeof EMPTY {
     if (!this.#started) this.#start();
     const v = this.#take();
-    if (v !== EMPTY) {
-      this.#spawn();
-      this.#settleIfDone();
-    }
+    if (v !== EMPTY) this.#spawn();
+    this.#settleIfDone();
     return v;
   }
 
@@ -357,6 +355,8 @@ export class Engine<T, U> implements AsyncIterableIterator<U> {
       this.#settleIfDone();
       return Promise.resolve({ value: v, done: false });
     }
+    // Taking skipped filtered-out items may have emptied the window.
+    this.#settleIfDone();
     if (this.#stopped || this.#ended) {
       if (!this.#hasError) return Promise.resolve(DONE);
       this.#hasError = false;
