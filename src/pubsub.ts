@@ -120,6 +120,8 @@ const FAILED = 3; // overflowed under 'error'
 class PublishOp extends Waiter<PublishResult> {
   delivered = 0;
   dropped = 0;
+  /** Blocked sends not yet taken in nor released. */
+  remaining = 0;
   readonly sends: BlockedSend[] = [];
 
   constructor(signal: AbortSignal | undefined) {
@@ -129,9 +131,7 @@ class PublishOp extends Waiter<PublishResult> {
   /** One of its blocked sends was taken in, or its subscriber left. */
   done(taken: boolean): void {
     if (taken) this.delivered++;
-    if (this.sends.every((s) => s.queue === null)) {
-      this.settle({ delivered: this.delivered, dropped: this.dropped });
-    }
+    if (--this.remaining === 0) this.settle({ delivered: this.delivered, dropped: this.dropped });
   }
 
   // An abort takes the message back from every subscriber that has not taken it in yet.
@@ -496,6 +496,7 @@ export class PubSub<M> {
         op ??= new PublishOp(signal);
         const send = new BlockedSend(msg, op);
         op.sends.push(send);
+        op.remaining++;
         sub.block(send);
       } else {
         delivered += r & 1;
