@@ -256,6 +256,25 @@ describe('PubSub delivery', () => {
     expect(leaks.check()).toEqual(clean);
   });
 
+  it("waits for every full 'block' subscriber before resolving a publish", async () => {
+    const ps = new PubSub<number>();
+    const a = ps.subscribe('t', { buffer: 1, overflow: 'block' });
+    const b = ps.subscribe('t', { buffer: 1, overflow: 'block' });
+    await ps.publish('t', 1);
+    let result: unknown;
+    const p = ps.publish('t', 2).then((r) => {
+      result = r;
+    });
+    await a.recv();
+    await tick();
+    expect(result).toBeUndefined();
+    await b.recv();
+    await p;
+    expect(result).toEqual({ delivered: 2, dropped: 0 });
+    expect(await drain(ps, a)).toEqual([2]);
+    expect(await drain(ps, b)).toEqual([2]);
+  });
+
   it("hands a blocked message straight to recv under 'block' with buffer 0", async () => {
     const ps = new PubSub<string>();
     const sub = ps.subscribe('t', { buffer: 0, overflow: 'block' });
