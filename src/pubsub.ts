@@ -7,6 +7,7 @@
  */
 import { checkSignal, listen, signalOf, unlisten } from './internal/abort.js';
 import { WeftError } from './internal/errors.js';
+import { registry, track, untrack } from './internal/registry.js';
 import { Ring } from './internal/ring.js';
 import { checkPattern, checkTopic, TopicIndex } from './internal/topic.js';
 import { checkInt, checkOpts, show } from './internal/validate.js';
@@ -166,6 +167,12 @@ class Sub<M> implements Subscription<M> {
   readonly #overflow: Overflow;
   readonly #buffer: Ring<Message<M>>;
   readonly #receivers = new WaitQueue<Recv<M>>();
+  /**
+   * The resolver of the oldest pending recv when it has no signal: the one
+   * reader of a `for await` needs no queue node, which saves a Waiter per
+   * message on the fan-out path. Later recv calls queue behind it.
+   */
+  #next: ((r: IteratorResult<Message<M>, undefined>) => void) | null = null;
   readonly #blocked = new WaitQueue<BlockedSend>();
   readonly #signal: AbortSignal | undefined;
   readonly #onAbort = { handleEvent: () => this.unsubscribe() };
@@ -213,6 +220,13 @@ class Sub<M> implements Subscription<M> {
     if (this.#state === FAILED) return Promise.reject(this.#error);
     if (this.#state !== OPEN) return Promise.resolve(DONE);
     if (signal?.aborted) return Promise.reject(signal.reason);
+    if (signal === undefined && this.#next === null && this.#receivers.length === 0) {
+      return new Promise((resolve) => {
+        this.#next = resolve;
+        // Seen by weft/testing as the waiter it stands for.
+        if (registry.active !== 0) track(this, 'waiter', 'Subscription.recv');
+      });
+    }
     const waiter: Recv<M> = new Waiter('Subscription.recv', signal);
     this.#receivers.push(waiter);
     return waiter.promise;
@@ -224,7 +238,7 @@ class Sub<M> implements Subscription<M> {
     this.#state = ENDED;
     this.#buffer.clear();
     this.#release();
-    for (const w of this.#receivers.takeAll()) w.settle(DONE);
+    this.#wakeAll(DONE);
   }
 
   [Symbol.dispose](): void {
@@ -254,6 +268,10 @@ class Sub<M> implements Subscription<M> {
     // and room left, no receiver check is needed (the common busy case).
     if (length !== 0 && length < this.#capacity) {
       this.#buffer.push(msg);
+      return DELIVERED;
+    }
+    if (this.#next !== null) {
+      this.#resolveNext({ done: false, value: msg });
       return DELIVERED;
     }
     if (this.#receivers.length !== 0) {
@@ -297,7 +315,7 @@ class Sub<M> implements Subscription<M> {
     this.#state = CLOSED;
     this.#release();
     // Receivers wait only while the buffer is empty: they are done.
-    for (const w of this.#receivers.takeAll()) w.settle(DONE);
+    this.#wakeAll(DONE);
   }
 
   #admit(into: Ring<Message<M>> | null): Message<M> {
@@ -320,7 +338,22 @@ class Sub<M> implements Subscription<M> {
     this.#error = new SubscriberOverflowError(
       `Subscription: a message arrived with the buffer of ${this.#capacity} full under overflow 'error'`,
     );
+    // A message finds a receiver waiting before it can overflow, so no
+    // recv is pending here; settle any defensively all the same.
+    if (this.#next !== null) this.#resolveNext(DONE);
     for (const w of this.#receivers.takeAll()) w.fail(this.#error);
+  }
+
+  #resolveNext(result: IteratorResult<Message<M>, undefined>): void {
+    const resolve = this.#next!;
+    this.#next = null;
+    if (registry.active !== 0) untrack(this);
+    resolve(result);
+  }
+
+  #wakeAll(result: IteratorResult<Message<M>, undefined>): void {
+    if (this.#next !== null) this.#resolveNext(result);
+    for (const w of this.#receivers.takeAll()) w.settle(result);
   }
 
   #detach(): void {
