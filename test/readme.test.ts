@@ -32,6 +32,36 @@ describe('README.md', () => {
     ]);
   });
 
+  it('shows a deadlock program that prints the report it shows and exits with code 2', async () => {
+    const text = readFileSync(join(root, 'README.md'), 'utf8');
+    const fence = /^```ts nocheck\n(\/\/ deadlock\.ts[\s\S]*?)^```$/m.exec(text);
+    expect(fence).not.toBeNull();
+    const program = fence![1]!;
+    // The report the README promises, from its leading comment.
+    const promised = [...program.matchAll(/^\/\/ {3}\s*(\S.*)$/gm)].map((m) => m[1]!);
+    expect(promised).toEqual([
+      'fatal error: all goroutines are asleep - deadlock!',
+      'weft operation 1 [Channel.send]:',
+      'at main (deadlock.ts:12:12)',
+    ]);
+    const dir = mkdtempSync(join(tmpdir(), 'weft-deadlock-'));
+    try {
+      writeFileSync(join(dir, 'deadlock.ts'), program);
+      // tsx resolves 'weft' and 'weft/testing' to src/ through tsconfig.json's paths.
+      const tsx = join(root, 'node_modules', '.bin', 'tsx');
+      const res = await run(tsx, ['--tsconfig', join(root, 'tsconfig.json'), join(dir, 'deadlock.ts')], {
+        cwd: root,
+      }).then(
+        () => ({ code: 0, stderr: '' }),
+        (err: { code: number; stderr: string }) => err,
+      );
+      expect(res.code).toBe(2);
+      for (const line of promised) expect(res.stderr).toContain(line.replace('deadlock.ts', join(dir, 'deadlock.ts')));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('keeps ```ts nocheck fences rare', () => {
     const text = readFileSync(join(root, 'README.md'), 'utf8');
     const fences = text.match(/^```ts\b.*$/gm) ?? [];
