@@ -64,7 +64,7 @@ describe('ErrGroup leaks', () => {
     for (let i = 0; i < 10; i++) {
       g.go(
         (s) =>
-          new Promise<void>((resolve, reject) => {
+          new Promise<void>((_resolve, reject) => {
             if (s.aborted) return reject(s.reason);
             s.addEventListener('abort', () => reject(s.reason), { once: true });
           }),
