@@ -177,6 +177,7 @@ async function lazy(n: number): Promise<void> {
 async function scaling(sizes: number[]): Promise<void> {
   const sem = new Semaphore(CONCURRENCY);
   const am = new AsyncMutexSemaphore(CONCURRENCY);
+  const floor = new FloorLimiter(CONCURRENCY);
   const eff = Effect.runSync(Effect.makeSemaphore(CONCURRENCY));
   const effTask = eff.withPermits(1)(Effect.promise(task));
   const effRun = (n: number) =>
@@ -194,6 +195,7 @@ async function scaling(sizes: number[]): Promise<void> {
       unit: 'tasks',
       cases: {
         'weft Semaphore.run': () => all(n, () => sem.run(task)),
+        'floor (hand-written)': () => all(n, () => floor.run(task)),
         'peer async-mutex Semaphore.runExclusive': () => all(n, () => am.runExclusive(task)),
       },
       weft: 'weft Semaphore.run',
@@ -209,7 +211,7 @@ async function scaling(sizes: number[]): Promise<void> {
       effect = `${fmt((n * 1000) / ms)}/s (one run, ${(ms / 1000).toFixed(2)} s, ${((ms / out[0]!.nsPerRun) * 1e6).toFixed(0)}x weft's time)`;
     }
     rows.push(
-      `  ${n.toLocaleString('en').padStart(6)} queued: weft ${fmt(out[0]!.opsPerSec)}/s, async-mutex ${fmt(out[1]!.opsPerSec)}/s, effect ${effect}`,
+      `  ${n.toLocaleString('en').padStart(6)} queued: weft ${fmt(out[0]!.opsPerSec)}/s, floor ${fmt(out[1]!.opsPerSec)}/s, async-mutex ${fmt(out[2]!.opsPerSec)}/s, effect ${effect}`,
     );
   }
   console.log(
