@@ -14,6 +14,24 @@ import { Waiter, WaitQueue } from './internal/waiter.js';
  * Thrown by `ErrGroup.setLimit` when tasks of the group are still running
  * (Go panics: "errgroup: modify limit while N goroutines in the group are
  * still active").
+ *
+ * @example Changing the limit while a task runs
+ * ```ts
+ * import { ErrGroup } from 'weft';
+ * const g = new ErrGroup();
+ * let finish!: () => void;
+ * await g.go(() => new Promise<void>((resolve) => (finish = resolve)));
+ * let code = '';
+ * try {
+ *   g.setLimit(2);
+ * } catch (err) {
+ *   code = (err as { code: string }).code;
+ * }
+ * code; // => 'ERR_ERRGROUP_ACTIVE'
+ * finish();
+ * await g.wait();
+ * g.setLimit(2); // fine once every task has settled
+ * ```
  */
 export class ErrGroupActiveError extends WeftError {
   readonly code = 'ERR_ERRGROUP_ACTIVE' as const;

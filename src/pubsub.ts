@@ -96,12 +96,34 @@ export interface Subscription<M> extends AsyncIterable<Message<M>> {
 /**
  * The error an `'error'` subscription ends with when a message arrives with
  * its buffer full; its `recv` rejects with it from then on.
+ *
+ * @example A subscriber that would rather end than lose a message
+ * ```ts
+ * import { PubSub } from 'weft';
+ * const bus = new PubSub<number>();
+ * const sub = bus.subscribe('ticks', { buffer: 1, overflow: 'error' });
+ * await bus.publish('ticks', 1);
+ * await bus.publish('ticks', 2); // the buffer is full: the subscription ends
+ * const err = await sub.recv().catch((e) => e);
+ * err.code; // => 'ERR_SUBSCRIBER_OVERFLOW'
+ * ```
  */
 export class SubscriberOverflowError extends WeftError {
   readonly code = 'ERR_SUBSCRIBER_OVERFLOW' as const;
 }
 
-/** Rejection of `publish`, and exception of `subscribe`, once the `PubSub` is closed. */
+/**
+ * Rejection of `publish`, and exception of `subscribe`, once the `PubSub` is closed.
+ *
+ * @example Publishing after close
+ * ```ts
+ * import { PubSub } from 'weft';
+ * const bus = new PubSub<string>();
+ * bus.close();
+ * const err = await bus.publish('news', 'late').catch((e) => e);
+ * err.code; // => 'ERR_PUBSUB_CLOSED'
+ * ```
+ */
 export class PubSubClosedError extends WeftError {
   readonly code = 'ERR_PUBSUB_CLOSED' as const;
 }
