@@ -99,11 +99,13 @@ export class Permits {
       this.give(weight);
       return Promise.reject(err);
     }
-    if (!isThenable(result)) {
+    let p: Promise<T>;
+    if (result instanceof Promise) p = result;
+    else if (isThenable(result)) p = Promise.resolve(result);
+    else {
       this.give(weight);
       return Promise.resolve(result);
     }
-    const p = result instanceof Promise ? (result as Promise<T>) : Promise.resolve(result);
     if (weight === 1) return p.then(this.#onValue1 as (v: T) => T, this.#onError1);
     return p.then(
       (value) => {
