@@ -21,6 +21,19 @@ export interface Linked {
   queue: WaitQueue<any> | null;
 }
 
+// The promise executor runs synchronously inside `new Promise`, so one
+// module-level function can hand the resolvers over through a scratch object:
+// no closure (and no closure context) per waiter.
+const noop = (): void => {};
+const captured: { resolve: (value: unknown) => void; reject: (reason: unknown) => void } = {
+  resolve: noop,
+  reject: noop,
+};
+function capture(resolve: (value: any) => void, reject: (reason: unknown) => void): void {
+  captured.resolve = resolve;
+  captured.reject = reject;
+}
+
 /** One blocked operation. Subclasses add what the operation carries (a value, a weight). */
 export class Waiter<T = void> implements Linked, EventListenerObject {
   prev: Linked | null = null;
@@ -40,10 +53,10 @@ export class Waiter<T = void> implements Linked, EventListenerObject {
   constructor(op: string, signal: AbortSignal | undefined) {
     this.op = op;
     this.signal = signal;
-    this.promise = new Promise<T>((resolve, reject) => {
-      this.#resolve = resolve;
-      this.#reject = reject;
-    });
+    this.promise = new Promise<T>(capture);
+    this.#resolve = captured.resolve as (value: T) => void;
+    this.#reject = captured.reject;
+    captured.resolve = captured.reject = noop; // keep no settled promise alive
     if (signal !== undefined) listen(signal, this, op);
     // Keyed by the promise: the waiter itself is already the key of its listener entry.
     if (registry.active !== 0) track(this.promise, 'waiter', op);
