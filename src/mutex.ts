@@ -98,9 +98,9 @@ export class Mutex {
   #holder: Lock | null = null;
 
   static {
-    mutexFriend.holder = (mu) => mu.#holder;
+    mutexFriend.holder = (mu) => (mu as Mutex).#holder;
     mutexFriend.setHolder = (mu, lock) => {
-      mu.#holder = lock;
+      (mu as Mutex).#holder = lock;
     };
   }
 

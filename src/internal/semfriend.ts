@@ -7,11 +7,11 @@
  * defined; nothing else writes them.
  */
 import type { Lock } from '../lock.js';
-import type { Mutex } from '../mutex.js';
 
 export const mutexFriend: {
-  holder: (mu: Mutex) => Lock | null;
-  setHolder: (mu: Mutex, lock: Lock | null) => void;
+  // Typed `object`, not `Mutex`: internal files import nothing from core.
+  holder: (mu: object) => Lock | null;
+  setHolder: (mu: object, lock: Lock | null) => void;
 } = {
   holder: () => null,
   setHolder: () => {},
