@@ -14,7 +14,7 @@ const pool = new WorkerPool(
   async (job: number, { worker }) => {
     const start = clock.now();
     const ms = ((job * 7) % 5) * 100 + 100; // 100..500 ms
-    await new Promise((resolve) => clock.setTimeout(resolve, ms));
+    await new Promise<void>((resolve) => clock.setTimeout(() => resolve(), ms));
     log.push(`worker ${worker} finished job ${String(job).padStart(2)} at ${String(clock.now()).padStart(4)} ms`);
     return { job, worker, start, ms };
   },

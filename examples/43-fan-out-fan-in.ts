@@ -13,7 +13,7 @@ const speed = [30, 50, 80]; // ms per fetch for workers 0, 1, 2
 
 const workers = fanOut(urls, 3).map((urls, w) =>
   urls.map(async (url) => {
-    await new Promise((r) => clock.setTimeout(r, speed[w]!));
+    await new Promise<void>((r) => clock.setTimeout(() => r(), speed[w]!));
     return { url, worker: w, at: clock.now() };
   }),
 );

@@ -48,6 +48,5 @@ const out = new ReadableStream<number>({
     else c.enqueue(r.value);
   },
 });
-const squares: number[] = [];
-for await (const n of out) squares.push(n);
+const squares = await flow(out).toArray();
 console.log(`squares through a web stream: ${squares.join(' ')}`);

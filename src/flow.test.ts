@@ -83,7 +83,7 @@ describe('flow', () => {
         async (ms) => {
           active++;
           max = Math.max(max, active);
-          await new Promise((r) => clock.setTimeout(r, ms));
+          await new Promise<void>((r) => clock.setTimeout(() => r(), ms));
           active--;
           return ms;
         },
@@ -342,6 +342,7 @@ describe('flow', () => {
     async function* bad() {
       // Microtasks only: the endless source never lets a macrotask (setImmediate) run.
       for (let i = 0; i < 5; i++) await Promise.resolve();
+      yield -1;
       throw new Error('bad source');
     }
     await expect(merge(source, bad()).drain()).rejects.toThrow('bad source');

@@ -110,7 +110,7 @@ export class Flow<T> implements AsyncIterable<T> {
    *
    * @throws TypeError if `source` is not an Iterable, AsyncIterable or ReadableStream, or an option has the wrong type.
    */
-  constructor(source: Iterable<T> | AsyncIterable<T>, opts?: FlowOptions) {
+  constructor(source: Iterable<T> | AsyncIterable<T> | ReadableStream<T>, opts?: FlowOptions) {
     checkOpts(opts, 'flow');
     this.#signal = checkSignal(opts?.signal, 'flow');
     this.#clock = checkClock(opts?.clock, 'flow', systemClock);
@@ -120,7 +120,7 @@ export class Flow<T> implements AsyncIterable<T> {
     }
     checkSource(source, 'flow');
     const sync = isSyncSource(source);
-    this.#open = (outer) => [openSource(source, outer), sync];
+    this.#open = (outer) => [openSource(source as Source<T>, outer), sync];
   }
 
   /** A new flow with one more stage after this one. */
@@ -589,7 +589,9 @@ async function consume<T>(it: AsyncIterator<T>, each: (x: T) => void): Promise<v
 /**
  * Creates a `Flow` over `source`: an array or any iterable, a generator, an
  * async iterable (async generator, `Channel`, Node `Readable`), or a web
- * `ReadableStream`. Nothing is read until the flow is iterated.
+ * `ReadableStream` (accepted in the types too, since the DOM typings do not
+ * declare it async-iterable; one without `Symbol.asyncIterator` is read
+ * through its reader). Nothing is read until the flow is iterated.
  *
  * **Cancellation**: aborting `opts.signal` stops the whole flow and rejects
  * its consumer with the reason (see `Flow`).
@@ -610,7 +612,7 @@ async function consume<T>(it: AsyncIterator<T>, each: (x: T) => void): Promise<v
  * ```
  * @see Flow
  */
-export function flow<T>(source: Iterable<T> | AsyncIterable<T>, opts?: FlowOptions): Flow<T> {
+export function flow<T>(source: Iterable<T> | AsyncIterable<T> | ReadableStream<T>, opts?: FlowOptions): Flow<T> {
   return new Flow(source, opts);
 }
 
@@ -631,11 +633,11 @@ export function flow<T>(source: Iterable<T> | AsyncIterable<T>, opts?: FlowOptio
  * ```
  * @see fanOut
  */
-export function merge<T>(...sources: (Iterable<T> | AsyncIterable<T>)[]): Flow<T> {
+export function merge<T>(...sources: (Iterable<T> | AsyncIterable<T> | ReadableStream<T>)[]): Flow<T> {
   for (let i = 0; i < sources.length; i++) checkSource(sources[i], 'merge', `sources[${i}]`);
   const syncs = sources.map(isSyncSource);
   return new Flow<T>(
-    new Derived<T>((outer) => [new MergeIter<T>(sources, syncs, outer), false]) as unknown as Source<T>,
+    new Derived<T>((outer) => [new MergeIter<T>(sources as Source<T>[], syncs, outer), false]) as unknown as Source<T>,
   );
 }
 
@@ -656,10 +658,10 @@ export function merge<T>(...sources: (Iterable<T> | AsyncIterable<T>)[]): Flow<T
  * ```
  * @see merge
  */
-export function fanOut<T>(source: Iterable<T> | AsyncIterable<T>, n: number): Flow<T>[] {
+export function fanOut<T>(source: Iterable<T> | AsyncIterable<T> | ReadableStream<T>, n: number): Flow<T>[] {
   checkSource(source, 'fanOut');
   checkInt(n, 'fanOut', 'n', 1);
-  return branches(source, n, 0);
+  return branches(source as Source<T>, n, 0);
 }
 
 /**
@@ -678,10 +680,10 @@ export function fanOut<T>(source: Iterable<T> | AsyncIterable<T>, n: number): Fl
  * ```
  * @see fanOut
  */
-export function tee<T>(source: Iterable<T> | AsyncIterable<T>, n = 2): Flow<T>[] {
+export function tee<T>(source: Iterable<T> | AsyncIterable<T> | ReadableStream<T>, n = 2): Flow<T>[] {
   checkSource(source, 'tee');
   checkInt(n, 'tee', 'n', 1);
-  return branches(source, n, TEE_LAG);
+  return branches(source as Source<T>, n, TEE_LAG);
 }
 
 const TEE_LAG = 16;

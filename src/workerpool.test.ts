@@ -283,7 +283,7 @@ describe('WorkerPool', () => {
   });
 
   it('resize up starts queued jobs at once; resize down lets running ones finish and starts fewer', async () => {
-    const gates: ReturnType<typeof deferred>[] = [];
+    const gates: { resolve: () => void }[] = [];
     const pool = new WorkerPool(
       (_: number, ctx: JobContext) => {
         const g = deferred();

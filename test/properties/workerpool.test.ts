@@ -29,7 +29,7 @@ describe('WorkerPool properties', () => {
               active++;
               if (active > concurrency || workers.has(ctx.worker) || ctx.worker >= concurrency) violated = true;
               workers.add(ctx.worker);
-              await new Promise((r) => clock.setTimeout(r, durations[i]!));
+              await new Promise<void>((r) => clock.setTimeout(() => r(), durations[i]!));
               workers.delete(ctx.worker);
               active--;
               return i;
@@ -77,7 +77,7 @@ describe('WorkerPool properties', () => {
               active++;
               maxActive = Math.max(maxActive, active);
               if (active > limit || ctx.worker >= limit) violated = true;
-              await new Promise((r) => clock.setTimeout(r, ms));
+              await new Promise<void>((r) => clock.setTimeout(() => r(), ms));
               active--;
             },
             { concurrency },
