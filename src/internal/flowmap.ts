@@ -74,7 +74,7 @@ export class Engine<T, U> implements AsyncIterableIterator<U> {
   readonly #fn: ((x: T, signal: AbortSignal) => unknown) | null;
   readonly #host: Host | null;
   readonly #concurrency: number;
-  readonly #window: number;
+  #window: number;
   readonly #mode: Mode;
   readonly #ordered: boolean;
   readonly #outer: AbortSignal | undefined;
@@ -118,7 +118,7 @@ export class Engine<T, U> implements AsyncIterableIterator<U> {
     this.#fn = fn;
     this.#host = opts.host ?? null;
     this.#concurrency = opts.concurrency;
-    this.#window = opts.window ?? 2 * opts.concurrency;
+    this.#window = opts.host === undefined ? (opts.window ?? 2 * opts.concurrency) : 2 * opts.host.concurrency;
     this.#mode = opts.mode;
     this.#ordered = opts.ordered;
     this.#outer = opts.outer;
@@ -145,9 +145,9 @@ export class Engine<T, U> implements AsyncIterableIterator<U> {
     return (ctxs[slot] ??= { signal: this.#ctl.signal, worker: slot });
   }
 
-  /** The window: how many items may be pulled and not yet taken. */
+  /** The window: how many items may be pulled and not yet taken (a host's changes come through `wake`). */
   #limit(): number {
-    return this.#host === null ? this.#window : 2 * this.#host.concurrency;
+    return this.#window;
   }
 
   /** Starts loops while there is room, input and (under a host) a free worker. */
@@ -339,6 +339,7 @@ export class Engine<T, U> implements AsyncIterableIterator<U> {
 
   /** Starts more loops if there is room now (the host's concurrency grew, or it resumed). */
   wake(): void {
+    if (this.#host !== null) this.#window = 2 * this.#host.concurrency;
     if (this.#started) this.#spawn();
   }
 
