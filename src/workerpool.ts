@@ -177,7 +177,7 @@ class SubmitContext implements JobContext {
  * ```
  * @see flow for pipelines of stages, each with its own concurrency.
  */
-export class WorkerPool<T, R> implements EventListenerObject {
+export class WorkerPool<T, R> {
   readonly #work: (job: T, ctx: JobContext) => R | Promise<R>;
   #concurrency: number;
   readonly #maxQueue: number;
@@ -249,8 +249,8 @@ export class WorkerPool<T, R> implements EventListenerObject {
       },
     };
     if (this.#signal !== undefined) {
-      if (this.#signal.aborted) this.handleEvent();
-      else listen(this.#signal, this, 'WorkerPool');
+      if (this.#signal.aborted) this.#signalAborted();
+      else listen(this.#signal, this.#onSignal, 'WorkerPool');
     }
   }
 
@@ -516,8 +516,11 @@ export class WorkerPool<T, R> implements EventListenerObject {
     return promise;
   }
 
+  // The pool's signal listener: one object for the pool's life, removed when it closes.
+  readonly #onSignal: EventListenerObject = { handleEvent: () => this.#signalAborted() };
+
   /** The pool's signal aborted: close without drain. */
-  handleEvent(): void {
+  #signalAborted(): void {
     if (this.#state === OPEN) this.#startClose();
     this.#abortAll(new PoolClosedError('WorkerPool: the pool signal aborted', { cause: this.#signal!.reason }));
     this.#checkIdle();
@@ -525,7 +528,7 @@ export class WorkerPool<T, R> implements EventListenerObject {
 
   #startClose(): void {
     this.#state = DRAINING;
-    if (this.#signal !== undefined) unlisten(this.#signal, this);
+    if (this.#signal !== undefined) unlisten(this.#signal, this.#onSignal);
     for (const e of [...this.#engines]) e.endInput(new PoolClosedError('WorkerPool.map: the pool closed'));
   }
 
@@ -639,7 +642,7 @@ export class WorkerPool<T, R> implements EventListenerObject {
     if (this.#idle.length > 0) for (const w of this.#idle.takeAll()) w.settle();
     if (this.#state === DRAINING) {
       this.#state = CLOSED;
-      if (this.#signal !== undefined) unlisten(this.#signal, this);
+      if (this.#signal !== undefined) unlisten(this.#signal, this.#onSignal);
     }
     if (this.#state === CLOSED && this.#closeWaiter !== null) this.#closeWaiter.settle();
   }
