@@ -16,7 +16,7 @@
  * loop gives its slot back when a queued job is waiting, so map and submit
  * share the workers fairly.
  */
-import { closeUpstream, DONE, isThenable, StageCtl, type Upstream } from './flowsource.js';
+import { closeUpstream, DONE, isThenable, StageCtl, stopped, type Upstream } from './flowsource.js';
 import { Ring } from './ring.js';
 import { type Linked, Waiter, WaitQueue } from './waiter.js';
 
@@ -406,7 +406,7 @@ export class Engine<T, U> implements AsyncIterableIterator<U> {
       this.#hasError = true;
     }
     // A consumer break (no reason): the stage's functions see the usual AbortError.
-    this.#ctl.stop(surface ? reason : new DOMException('The flow was stopped before its end', 'AbortError'));
+    this.#ctl.stop(surface ? reason : stopped());
     this.#order?.clear();
     this.#ready?.clear();
     this.#queued = false;

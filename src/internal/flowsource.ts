@@ -167,11 +167,6 @@ export class StageCtl implements EventListenerObject {
     }
   }
 
-  /** Throws the flow signal's reason if it aborted. */
-  check(): void {
-    if (this.#outer?.aborted) throw this.#outer.reason;
-  }
-
   handleEvent(): void {
     const reason = this.#outer!.reason;
     this.stop(reason);
