@@ -157,7 +157,7 @@ export class Flow<T> implements AsyncIterable<T> {
    * import { flow } from 'weft';
    * import { TestClock } from 'weft/testing';
    * const clock = new TestClock();
-   * const wait = (ms: number) => new Promise((r) => clock.setTimeout(r, ms));
+   * const wait = (ms: number) => new Promise<void>((r) => clock.setTimeout(() => r(), ms));
    * const out = flow([30, 10, 20]).map(async (ms) => { await wait(ms); return ms; }, { concurrency: 3 }).toArray();
    * await clock.runAll();
    * await out; // => [30, 10, 20]
@@ -627,7 +627,7 @@ export function flow<T>(source: Iterable<T> | AsyncIterable<T> | ReadableStream<
  * @example
  * ```ts
  * import { merge } from 'weft';
- * const out = await merge([1, 2], ['a', 'b']).toArray();
+ * const out = await merge<number | string>([1, 2], ['a', 'b']).toArray();
  * out.filter((x) => typeof x === 'number'); // => [1, 2]
  * out.length; // => 4
  * ```
