@@ -58,6 +58,20 @@ export interface WorkerPoolStats {
 /**
  * Rejection of `WorkerPool.submit` when `maxQueue` jobs are already waiting
  * for a worker. Nothing was queued; try again later or shed the load.
+ *
+ * @example Shedding load past one waiting job
+ * ```ts
+ * import { WorkerPool } from 'weft';
+ * let release!: () => void;
+ * const gate = new Promise<void>((resolve) => (release = resolve));
+ * const pool = new WorkerPool(async (n: number) => (await gate, n), { concurrency: 1, maxQueue: 1 });
+ * const running = pool.submit(1);
+ * const waiting = pool.submit(2);
+ * const err = await pool.submit(3).catch((e) => e);
+ * err.code; // => 'ERR_QUEUE_FULL'
+ * release();
+ * await Promise.all([running, waiting]); // => [1, 2]
+ * ```
  */
 export class QueueFullError extends WeftError {
   readonly code = 'ERR_QUEUE_FULL' as const;
@@ -67,6 +81,15 @@ export class QueueFullError extends WeftError {
  * Rejection of work that a closed pool will not run: `submit` after
  * `close()`, jobs still queued when `close({ drain: false })` is called (or
  * the pool's signal aborts), and a `map` whose pool closed under it.
+ *
+ * @example Submitting to a closed pool
+ * ```ts
+ * import { WorkerPool } from 'weft';
+ * const pool = new WorkerPool((n: number) => n * 2);
+ * await pool.close();
+ * const err = await pool.submit(1).catch((e) => e);
+ * err.code; // => 'ERR_POOL_CLOSED'
+ * ```
  */
 export class PoolClosedError extends WeftError {
   readonly code = 'ERR_POOL_CLOSED' as const;
