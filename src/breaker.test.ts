@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { CircuitBreaker, type CircuitBreakerOptions, type CircuitState, type Counts } from 'weft';
 import { TestClock, trackLeaks } from 'weft/testing';
+import { deferred } from '../test/support.js';
 
 const s = 1000;
 
@@ -32,16 +33,6 @@ const refusal = (cb: CircuitBreaker) =>
       () => 'ran',
       (e) => e.code,
     );
-
-function deferred<T>() {
-  let resolve!: (v: T) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
 
 function custom(clock: TestClock, changes: string[] = [], extra: CircuitBreakerOptions = {}) {
   return new CircuitBreaker({

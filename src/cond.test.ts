@@ -3,9 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import { Cond, Mutex } from 'weft';
 import { trackLeaks } from 'weft/testing';
+import { flush } from '../test/support.js';
 
 const none = { waiters: 0, timers: 0, listeners: 0, details: [] };
-const flush = () => new Promise<void>((r) => setImmediate(r));
 
 describe('Cond', () => {
   it('TestCondSignal: signal wakes exactly one waiter, which holds the lock again', async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ErrGroup } from 'weft';
 import { trackLeaks } from 'weft/testing';
+import { flush as tick } from '../test/support.js';
 
 /** A task that stays pending until `release()` is called. */
 function gate() {
@@ -12,8 +13,6 @@ function gate() {
   });
   return { promise, release, reject, task: () => promise };
 }
-
-const tick = () => new Promise<void>((r) => setImmediate(r));
 
 describe('ErrGroup', () => {
   it('wait returns the first error after every prefix of results, as Go TestZeroGroup', async () => {

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Channel, Flow, fanOut, flow, merge, orDone, RateLimiter, tee } from 'weft';
 import { TestClock, trackLeaks } from 'weft/testing';
-
-const tick = () => new Promise<void>((r) => setImmediate(r));
+import { flush as tick } from '../test/support.js';
 
 function clean(leaks: ReturnType<typeof trackLeaks>) {
   expect(leaks.check()).toEqual({ waiters: 0, timers: 0, listeners: 0, details: [] });

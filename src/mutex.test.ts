@@ -4,9 +4,9 @@
 import { describe, expect, it } from 'vitest';
 import { Mutex } from 'weft';
 import { trackLeaks } from 'weft/testing';
+import { flush } from '../test/support.js';
 
 const none = { waiters: 0, timers: 0, listeners: 0, details: [] };
-const flush = () => new Promise<void>((r) => setImmediate(r));
 
 describe('Mutex', () => {
   it('HammerMutex: many tasks incrementing across awaits never interleave', async () => {

@@ -3,8 +3,7 @@
 // done, OnceFunc re-panics, OnceValue caches).
 import { describe, expect, it } from 'vitest';
 import { Once, onceFunc, onceValue } from 'weft';
-
-const flush = () => new Promise<void>((r) => setImmediate(r));
+import { flush } from '../test/support.js';
 
 describe('Once', () => {
   it('TestOnce: fn runs once and every caller returns only after it finished', async () => {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { type Message, PubSub } from 'weft';
 import { trackLeaks } from 'weft/testing';
+import { flush as tick } from '../test/support.js';
 
 const clean = { waiters: 0, timers: 0, listeners: 0, details: [] };
-const tick = () => new Promise<void>((r) => setImmediate(r));
 
 /** Everything buffered in `sub` after the hub closes. */
 async function drain<M>(ps: PubSub<M>, sub: AsyncIterable<Message<M>>): Promise<M[]> {

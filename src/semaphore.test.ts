@@ -4,9 +4,9 @@ import { setMaxListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { Semaphore, sleep } from 'weft';
 import { TestClock, trackLeaks } from 'weft/testing';
+import { flush } from '../test/support.js';
 
 const none = { waiters: 0, timers: 0, listeners: 0, details: [] };
-const flush = () => new Promise<void>((r) => setImmediate(r));
 const codeOf = (fn: () => unknown): unknown => {
   try {
     fn();

@@ -1,19 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Singleflight } from 'weft';
 import { trackLeaks } from 'weft/testing';
+import { deferred, flush as tick } from '../test/support.js';
 
-/** A pending result that the test settles by hand. */
-function deferred<T>() {
-  let resolve!: (v: T) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
-const tick = () => new Promise<void>((r) => setImmediate(r));
 const clean = { waiters: 0, timers: 0, listeners: 0, details: [] };
 
 describe('Singleflight', () => {

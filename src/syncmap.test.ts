@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SyncMap } from 'weft';
-
-const flush = () => new Promise<void>((r) => setImmediate(r));
+import { flush } from '../test/support.js';
 
 describe('SyncMap', () => {
   it('has the semantics of Go’s sync.Map operations', () => {

@@ -5,9 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { WaitGroup } from 'weft';
 import { trackLeaks } from 'weft/testing';
+import { flush } from '../test/support.js';
 
 const none = { waiters: 0, timers: 0, listeners: 0, details: [] };
-const flush = () => new Promise<void>((r) => setImmediate(r));
 
 describe('WaitGroup', () => {
   it('TestWaitGroup: wait resolves only after every added task is done, and the group is reusable', async () => {

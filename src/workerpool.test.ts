@@ -1,18 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type JobContext, WorkerPool } from 'weft';
 import { TestClock, trackLeaks } from 'weft/testing';
-
-function deferred<T = void>() {
-  let resolve!: (v: T) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
-const tick = () => new Promise<void>((r) => setImmediate(r));
+import { deferred, flush as tick } from '../test/support.js';
 
 async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];

@@ -7,9 +7,9 @@ import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { ErrGroup } from 'weft';
 import { trackLeaks } from 'weft/testing';
+import { flush as tick } from '../support.js';
 
 const clean = { waiters: 0, timers: 0, listeners: 0, details: [] };
-const tick = () => new Promise<void>((r) => setImmediate(r));
 
 describe('ErrGroup leaks', () => {
   it('10,000 groups on one parent, each waited for, leave the parent as they found it', async () => {

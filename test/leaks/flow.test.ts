@@ -8,8 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Channel, type Flow, flow, merge, tee, WorkerPool } from 'weft';
 import { TestClock, trackLeaks } from 'weft/testing';
-
-const tick = () => new Promise<void>((r) => setImmediate(r));
+import { flush as tick } from '../support.js';
 
 function source(kind: 'sync' | 'async') {
   const state = { pulled: 0, closes: 0 };

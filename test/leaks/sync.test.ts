@@ -5,9 +5,9 @@ import { setMaxListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { Cond, Mutex, RWMutex, Semaphore, WaitGroup } from 'weft';
 import { trackLeaks } from 'weft/testing';
+import { flush } from '../support.js';
 
 const none = { waiters: 0, timers: 0, listeners: 0, details: [] };
-const flush = () => new Promise<void>((r) => setImmediate(r));
 const shuffled = <T>(xs: T[], seed = 7): T[] => {
   const out = [...xs];
   let s = seed;

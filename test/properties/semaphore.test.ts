@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type Lock, Semaphore } from 'weft';
 import { trackLeaks } from 'weft/testing';
+import { flush } from '../support.js';
 
 type Cmd =
   | { kind: 'acquire'; w: number; abortable: boolean }
@@ -49,8 +50,6 @@ interface Req {
   release: (() => void) | undefined;
   released: boolean;
 }
-
-const flush = () => new Promise<void>((r) => setImmediate(r));
 
 describe('Semaphore properties', () => {
   it('never over-admits and grants exactly what a strict FIFO model grants, in request order', async () => {

@@ -6,9 +6,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type Lock, Mutex, RWMutex } from 'weft';
 import { trackLeaks } from 'weft/testing';
+import { flush } from '../support.js';
 
 const none = { waiters: 0, timers: 0, listeners: 0, details: [] };
-const flush = () => new Promise<void>((r) => setImmediate(r));
 
 type Cmd =
   | { kind: 'read' | 'write'; abortable: boolean; viaRun: boolean }

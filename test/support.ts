@@ -1,0 +1,23 @@
+/**
+ * Helpers shared by the test files (not part of weft).
+ */
+
+/** A pending result that the test settles by hand. */
+export function deferred<T = void>(): {
+  promise: Promise<T>;
+  resolve: (value: T) => void;
+  reject: (reason: unknown) => void;
+} {
+  let resolve!: (value: T) => void;
+  let reject!: (reason: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** One macrotask turn: every promise callback queued so far has run. */
+export function flush(): Promise<void> {
+  return new Promise<void>((resolve) => setImmediate(resolve));
+}
