@@ -19,10 +19,6 @@ import { checkClock, startTimer, stopTimer } from './internal/timer.js';
 import { checkFn, checkMs, checkOpts, show } from './internal/validate.js';
 import { Waiter } from './internal/waiter.js';
 
-// The longest delay a platform timer takes (2^31 - 1 ms, about 24.8 days);
-// setTimeout fires a longer one at once.
-const MAX_DELAY = 2_147_483_647;
-
 /**
  * The reason a `Scope`'s signal carries after `cancel()` without an argument
  * (Go's `context.Canceled`). Match it on `code`, not `instanceof`.
@@ -151,8 +147,8 @@ class CancelScope implements Scope, EventListenerObject {
     this.#end(this.#parent!.reason);
   }
 
-  // Timers wait at most MAX_DELAY (platforms fire longer ones at once), so a
-  // far deadline takes several; each checks the clock before ending anything.
+  // The timer may fire early by the clock's reckoning (a platform timer
+  // rounds; a far deadline is chained by startTimer): check before ending.
   #schedule(): void {
     const left = this.#deadline - this.#clock!.now();
     if (left <= 0) {
@@ -160,7 +156,7 @@ class CancelScope implements Scope, EventListenerObject {
       this.#end(new DeadlineExceededError());
       return;
     }
-    this.#timer = startTimer(this.#clock!, () => this.#schedule(), Math.min(left, MAX_DELAY), this.#op);
+    this.#timer = startTimer(this.#clock!, () => this.#schedule(), left, this.#op);
   }
 
   // Detaches from the parent and the clock before aborting, so that what
@@ -424,29 +420,19 @@ export function afterFunc(signal: AbortSignal, fn: () => void): () => boolean {
 }
 
 // A sleeping call: a waiter in no queue, which its timer settles; on abort
-// it clears the timer before the waiter rejects with the reason. A sleep
-// longer than MAX_DELAY takes several timers.
+// it clears the timer before the waiter rejects with the reason.
 class Sleeper extends Waiter<void> {
   #timer: unknown = undefined;
-  #left: number;
   readonly #clock: Clock;
   readonly #fire = (): void => {
     this.#timer = undefined;
-    if (this.#left > 0) this.#start();
-    else this.settle();
+    this.settle();
   };
 
   constructor(signal: AbortSignal | undefined, clock: Clock, ms: number) {
     super('sleep', signal);
     this.#clock = clock;
-    this.#left = ms;
-    if (ms !== Number.POSITIVE_INFINITY) this.#start();
-  }
-
-  #start(): void {
-    const ms = Math.min(this.#left, MAX_DELAY);
-    this.#left -= ms;
-    this.#timer = startTimer(this.#clock, this.#fire, ms, 'sleep');
+    if (ms !== Number.POSITIVE_INFINITY) this.#timer = startTimer(clock, this.#fire, ms, 'sleep');
   }
 
   override handleEvent(): void {
