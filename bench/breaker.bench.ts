@@ -33,14 +33,6 @@ class FloorBreaker {
 
 const CALLS = 1000;
 
-// systemClock.now() reads performance.timeOrigin, a getter, on every call;
-// this clock reads it once. The window reads the clock on every result.
-const origin = performance.timeOrigin;
-const cachedOriginClock = {
-  now: () => origin + performance.now(),
-  setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms),
-  clearTimeout: (h: unknown) => clearTimeout(h as ReturnType<typeof setTimeout>),
-};
 const work = async () => 1;
 
 function run(call: () => Promise<unknown>): () => Promise<number> {
@@ -54,10 +46,6 @@ function run(call: () => Promise<unknown>): () => Promise<number> {
 export default async function bench(): Promise<void> {
   const weft = new CircuitBreaker();
   const weftWindow = new CircuitBreaker({ window: { ms: 10_000, minRequests: 20, failureRate: 0.5 } });
-  const weftWindowCached = new CircuitBreaker({
-    window: { ms: 10_000, minRequests: 20, failureRate: 0.5 },
-    clock: cachedOriginClock,
-  });
   const floor = new FloorBreaker();
   const cockatiel = circuitBreaker(handleAll, { halfOpenAfter: 10_000, breaker: new ConsecutiveBreaker(5) });
   const opossumTimeout = new Opossum(work, { timeout: 3000 });
@@ -69,7 +57,6 @@ export default async function bench(): Promise<void> {
     cases: {
       'weft (window off)': run(() => weft.execute(work)),
       'weft (window on)': run(() => weftWindow.execute(work)),
-      'weft (window on, clock with cached timeOrigin)': run(() => weftWindowCached.execute(work)),
       'direct call (no breaker)': run(work),
       'floor (hand-written)': run(() => floor.execute(work)),
       'cockatiel@3 ConsecutiveBreaker': run(() => cockatiel.execute(work)),

@@ -38,15 +38,6 @@ class FloorBucket {
 
 const BATCH = 1000;
 
-// systemClock.now() reads performance.timeOrigin, a getter, on every call;
-// this clock reads it once. It shows what the limiter costs apart from that.
-const origin = performance.timeOrigin;
-const cachedOriginClock = {
-  now: () => origin + performance.now(),
-  setTimeout: (fn: () => void, ms: number) => setTimeout(fn, ms),
-  clearTimeout: (h: unknown) => clearTimeout(h as ReturnType<typeof setTimeout>),
-};
-
 function batch(fn: () => boolean): () => number {
   return () => {
     let n = 0;
@@ -59,7 +50,6 @@ export default async function bench(): Promise<void> {
   // Allow path: a rate so high that every check finds a token.
   const huge = 1e12;
   const weftOpen = new RateLimiter({ rate: huge, burst: huge });
-  const weftOpenCached = new RateLimiter({ rate: huge, burst: huge, clock: cachedOriginClock });
   const floorOpen = new FloorBucket(huge / 1000, huge);
   const bucketOpen = new TokenBucket({ bucketSize: huge, tokensPerInterval: huge, interval: 'second' });
   const limiterOpen = new LimiterRateLimiter({ tokensPerInterval: huge, interval: 'second' });
@@ -80,7 +70,6 @@ export default async function bench(): Promise<void> {
     unit: 'checks',
     cases: {
       'weft RateLimiter.allow': batch(() => weftOpen.allow()),
-      'weft, clock with cached timeOrigin': batch(() => weftOpenCached.allow()),
       'floor (hand-written)': batch(() => floorOpen.allow()),
       'limiter TokenBucket.tryRemoveTokens': batch(() => bucketOpen.tryRemoveTokens(1)),
       'limiter RateLimiter.tryRemoveTokens': batch(() => limiterOpen.tryRemoveTokens(1)),
@@ -95,8 +84,6 @@ export default async function bench(): Promise<void> {
   // Deny path: the one token is spent and the next comes in a day.
   const slow = 1 / 86_400;
   const weftShut = new RateLimiter({ rate: slow, burst: 1 });
-  const weftShutCached = new RateLimiter({ rate: slow, burst: 1, clock: cachedOriginClock });
-  weftShutCached.allow();
   const floorShut = new FloorBucket(slow / 1000, 1);
   const bucketShut = new TokenBucket({ bucketSize: 1, tokensPerInterval: 1, interval: 'day' });
   const limiterShut = new LimiterRateLimiter({ tokensPerInterval: 1, interval: 'day' });
@@ -118,7 +105,6 @@ export default async function bench(): Promise<void> {
     unit: 'checks',
     cases: {
       'weft RateLimiter.allow': batch(() => weftShut.allow()),
-      'weft, clock with cached timeOrigin': batch(() => weftShutCached.allow()),
       'floor (hand-written)': batch(() => floorShut.allow()),
       'limiter TokenBucket.tryRemoveTokens': batch(() => bucketShut.tryRemoveTokens(1)),
       'limiter RateLimiter.tryRemoveTokens': batch(() => limiterShut.tryRemoveTokens(1)),
