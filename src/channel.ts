@@ -11,18 +11,16 @@ import {
   CLOSED,
   canRecv,
   canSend,
-  DONE,
-  DONE_PROMISE,
   EMPTY,
   enqueueRecv,
   enqueueSend,
-  RESOLVED,
   type RecvEntry,
   type SendEntry,
   take,
 } from './internal/chan.js';
 import { WeftError } from './internal/errors.js';
 import { Ring } from './internal/ring.js';
+import { DONE, DONE_PROMISE, RESOLVED } from './internal/settled.js';
 import { checkInt } from './internal/validate.js';
 import { Waiter, WaitQueue } from './internal/waiter.js';
 

@@ -15,6 +15,7 @@ import { type Clock, systemClock } from './clock.js';
 import { checkSignal, signalOf } from './internal/abort.js';
 import { WeftError } from './internal/errors.js';
 import { attach, detach } from './internal/hub.js';
+import { RESOLVED } from './internal/settled.js';
 import { checkClock, startTimer, stopTimer } from './internal/timer.js';
 import { checkFn, checkMs, checkOpts, show } from './internal/validate.js';
 import { Waiter } from './internal/waiter.js';
@@ -442,8 +443,6 @@ class Sleeper extends Waiter<void> {
   }
 }
 
-const DONE: Promise<void> = Promise.resolve();
-
 /**
  * Resolves after `ms` milliseconds on `opts.clock` (Go's `time.Sleep`, made
  * abortable). `sleep(0)` resolves at once without scheduling anything;
@@ -486,6 +485,6 @@ export function sleep(ms: number, opts?: SleepOptions): Promise<void> {
   const signal = signalOf(opts, op);
   const clock = checkClock(opts?.clock, op, systemClock);
   if (signal?.aborted) return Promise.reject(signal.reason);
-  if (ms === 0) return DONE;
+  if (ms === 0) return RESOLVED;
   return new Sleeper(signal, clock, ms).promise;
 }

@@ -7,6 +7,7 @@
 import { CanceledError } from './context.js';
 import { checkSignal, listen, unlisten } from './internal/abort.js';
 import { WeftError } from './internal/errors.js';
+import { RESOLVED } from './internal/settled.js';
 import { checkFn, checkOpts, show } from './internal/validate.js';
 import { Waiter, WaitQueue } from './internal/waiter.js';
 
@@ -54,9 +55,6 @@ class Slot extends Waiter<void> {
     this.fn = fn;
   }
 }
-
-// The one resolved promise that every `go()` which needs no wait returns.
-const STARTED: Promise<void> = Promise.resolve();
 
 function checkLimit(n: unknown, op: string, name: string): number {
   if (typeof n !== 'number') throw new TypeError(`${op}: \`${name}\` must be a number, got ${show(n)}`);
@@ -221,7 +219,7 @@ export class ErrGroup {
     this.#pending++;
     if (this.#active < this.#limit && this.#slots.length === 0) {
       this.#start(fn);
-      return STARTED;
+      return RESOLVED;
     }
     const slot = new Slot(fn);
     this.#slots.push(slot);
@@ -310,7 +308,7 @@ export class ErrGroup {
   wait(): Promise<void> {
     if (this.#pending === 0) {
       this.#finish();
-      return this.#failed ? Promise.reject(this.#error) : STARTED;
+      return this.#failed ? Promise.reject(this.#error) : RESOLVED;
     }
     const waiter = new Waiter<void>('ErrGroup.wait', undefined);
     this.#waiters.push(waiter);

@@ -12,7 +12,6 @@ import {
   checkSource,
   closeUpstream,
   isSyncSource,
-  isThenable,
   openSource,
   type Source,
   SourceIter,
@@ -30,6 +29,7 @@ import {
   tapStage,
   throttleStage,
 } from './internal/flowstages.js';
+import { isThenable } from './internal/settled.js';
 import { checkClock } from './internal/timer.js';
 import { checkFn, checkInt, checkMs, checkOpts, show } from './internal/validate.js';
 import type { RateLimiter } from './rate.js';

@@ -11,6 +11,7 @@ import { type Clock, systemClock } from './clock.js';
 import { signalOf } from './internal/abort.js';
 import { Bucket, EPS } from './internal/bucket.js';
 import { WeftError } from './internal/errors.js';
+import { RESOLVED } from './internal/settled.js';
 import { checkClock, startTimer, stopTimer } from './internal/timer.js';
 import { checkInt, checkMs, checkNumber, checkOpts } from './internal/validate.js';
 import { Waiter, WaitQueue } from './internal/waiter.js';
@@ -102,8 +103,6 @@ export interface Reservation {
   cancel(): void;
 }
 
-// The one resolved promise every wait that need not wait returns.
-const DONE: Promise<void> = Promise.resolve();
 // Reaches a RateLimiter's last update time from KeyedRateLimiter (idle keys).
 let lastOf: (lim: RateLimiter) => number;
 
@@ -353,7 +352,7 @@ export class RateLimiter {
       );
     }
     // take() left `last` at the current time.
-    if (at <= b.last) return DONE;
+    if (at <= b.last) return RESOLVED;
     const waiter = new RateWaiter(signal, n, at, rate);
     let queue = this.#queue;
     if (queue === null) {

@@ -8,7 +8,8 @@
 import { listen, signalOf, unlisten } from './internal/abort.js';
 import { WeftError } from './internal/errors.js';
 import { Engine, Feeder, type Host, MAP, type Mode, SETTLED } from './internal/flowmap.js';
-import { checkSource, isSyncSource, isThenable, openSource } from './internal/flowsource.js';
+import { checkSource, isSyncSource, openSource } from './internal/flowsource.js';
+import { isThenable } from './internal/settled.js';
 import { checkFn, checkInt, checkOpts, show } from './internal/validate.js';
 import { type Linked, Waiter, WaitQueue } from './internal/waiter.js';
 

@@ -44,10 +44,3 @@ export const CLOSED: unique symbol = Symbol('weft.closed');
 export const enqueueRecv: unique symbol = Symbol('weft.enqueueRecv');
 /** `ch[enqueueSend](entry)`: queues a sender; call only when `canSend` is false. */
 export const enqueueSend: unique symbol = Symbol('weft.enqueueSend');
-
-/** The result of every receive from a closed and drained channel; frozen, so sharing it is safe. */
-export const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true as const });
-/** `DONE`, already resolved. */
-export const DONE_PROMISE: Promise<IteratorReturnResult<undefined>> = Promise.resolve(DONE);
-/** What a send that completed at once returns: one shared, already resolved promise. */
-export const RESOLVED: Promise<void> = Promise.resolve();

@@ -16,8 +16,9 @@
  * loop gives its slot back when a queued job is waiting, so map and submit
  * share the workers fairly.
  */
-import { closeUpstream, DONE, isThenable, StageCtl, stopped, type Upstream } from './flowsource.js';
+import { closeUpstream, StageCtl, stopped, type Upstream } from './flowsource.js';
 import { Ring } from './ring.js';
+import { DONE, isThenable } from './settled.js';
 import { type Linked, Waiter, WaitQueue } from './waiter.js';
 
 /** Output modes: the function's result, the input when the result is truthy, or a `Settled` record. */

@@ -4,6 +4,7 @@
  * controller that a stage's functions receive, and closing an upstream.
  */
 import { listen, unlisten } from './abort.js';
+import { DONE, DONE_PROMISE, isThenable } from './settled.js';
 import { show } from './validate.js';
 import { Waiter } from './waiter.js';
 
@@ -13,17 +14,9 @@ export type Upstream<T> = Iterator<T> | AsyncIterator<T>;
 /** What every source can be. */
 export type Source<T> = Iterable<T> | AsyncIterable<T>;
 
-export const DONE: IteratorResult<never, undefined> = Object.freeze({ done: true, value: undefined });
-export const RESOLVED_DONE = Promise.resolve(DONE);
-
 /** The reason a stage's signal carries when the consumer stopped early. */
 export function stopped(): DOMException {
   return new DOMException('The flow was stopped before its end', 'AbortError');
-}
-
-/** True when `v` is a thenable (a promise or anything awaitable). */
-export function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as any).then === 'function';
 }
 
 function noop(): void {}
@@ -106,7 +99,7 @@ export class SourceIter<T> implements AsyncIterator<T> {
   }
 
   next(): Promise<IteratorResult<T>> {
-    if (this.#done) return RESOLVED_DONE;
+    if (this.#done) return DONE_PROMISE;
     const outer = this.#outer;
     if (outer === undefined) return this.#it.next();
     if (outer.aborted) return Promise.reject(outer.reason);
@@ -139,7 +132,7 @@ export class SourceIter<T> implements AsyncIterator<T> {
       this.#done = true;
       closeUpstream(this.#it);
     }
-    return RESOLVED_DONE;
+    return DONE_PROMISE;
   }
 }
 

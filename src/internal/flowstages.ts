@@ -10,8 +10,9 @@
  */
 import type { Clock } from '../clock.js';
 import type { Upstream } from './flowsource.js';
-import { closeUpstream, DONE, isThenable, openSource, RESOLVED_DONE, type Source, StageCtl } from './flowsource.js';
+import { closeUpstream, openSource, type Source, StageCtl } from './flowsource.js';
 import { Ring } from './ring.js';
+import { DONE, DONE_PROMISE, isThenable } from './settled.js';
 import { startTimer, stopTimer } from './timer.js';
 import { Waiter, WaitQueue } from './waiter.js';
 
@@ -285,7 +286,7 @@ export class MergeIter<T> implements AsyncIterator<T> {
       return Promise.resolve({ value: v, done: false });
     }
     if (this.#over) {
-      if (!this.#hasError) return RESOLVED_DONE;
+      if (!this.#hasError) return DONE_PROMISE;
       this.#hasError = false;
       return Promise.reject(this.#error);
     }
@@ -319,7 +320,7 @@ export class MergeIter<T> implements AsyncIterator<T> {
       this.#ready.clear();
       for (const it of this.#its) closeUpstream(it);
     }
-    return RESOLVED_DONE;
+    return DONE_PROMISE;
   }
 }
 
@@ -435,7 +436,7 @@ export class Branch<T> implements AsyncIterator<T> {
     this.#i = i;
   }
   next(): Promise<IteratorResult<T>> {
-    if (this.#over) return RESOLVED_DONE;
+    if (this.#over) return DONE_PROMISE;
     return this.#shared.next(this.#i).then(
       (r) => {
         if (r.done) this.return();
@@ -452,6 +453,6 @@ export class Branch<T> implements AsyncIterator<T> {
       this.#over = true;
       this.#shared.leave(this.#i);
     }
-    return RESOLVED_DONE;
+    return DONE_PROMISE;
   }
 }

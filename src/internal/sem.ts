@@ -10,6 +10,7 @@
  */
 import type { Lock } from '../lock.js';
 import { unlisten } from './abort.js';
+import { isThenable } from './settled.js';
 import { Waiter, WaitQueue } from './waiter.js';
 
 /** A queued `acquire`: settled with the owner's lock. */
@@ -33,15 +34,6 @@ export class RunWaiter<T = unknown> extends Waiter<T> {
 }
 
 type SemWaiter = AcquireWaiter | RunWaiter<any>;
-
-/** Whether `value` is a thenable (a promise or anything with a `then` method). */
-export function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== null &&
-    (typeof value === 'object' || typeof value === 'function') &&
-    typeof (value as PromiseLike<unknown>).then === 'function'
-  );
-}
 
 export class Permits {
   readonly size: number;
