@@ -5,7 +5,7 @@
  */
 import { signalOf } from './internal/abort.js';
 import { WeftError } from './internal/errors.js';
-import { AcquireWaiter, Permits, RunWaiter } from './internal/sem.js';
+import { Permits } from './internal/sem.js';
 import { mutexFriend } from './internal/semfriend.js';
 import { checkFn } from './internal/validate.js';
 import type { Lock } from './lock.js';
@@ -147,9 +147,7 @@ export class Mutex {
     const p = this.#p;
     if (p.tryTake(1)) return Promise.resolve(this.#hold());
     if (signal?.aborted) return Promise.reject(signal.reason);
-    const w = new AcquireWaiter('Mutex.lock', signal, 1);
-    p.queue.push(w);
-    return w.promise;
+    return p.waitLock('Mutex.lock', signal, 1);
   }
 
   /**
@@ -222,8 +220,6 @@ export class Mutex {
     const p = this.#p;
     if (p.tryTake(1)) return p.runHeld(fn, 1);
     if (signal?.aborted) return Promise.reject(signal.reason);
-    const w = new RunWaiter<T>('Mutex.run', signal, 1, fn);
-    p.queue.push(w);
-    return w.promise;
+    return p.waitRun('Mutex.run', signal, 1, fn);
   }
 }

@@ -5,7 +5,7 @@
  */
 import { signalOf } from './internal/abort.js';
 import { WeftError } from './internal/errors.js';
-import { AcquireWaiter, Permits, RunWaiter } from './internal/sem.js';
+import { Permits } from './internal/sem.js';
 import { checkFn, checkInt, checkOpts } from './internal/validate.js';
 import type { Lock } from './lock.js';
 
@@ -189,9 +189,7 @@ export class Semaphore {
     if (weight > p.size) return Promise.reject(tooBig('Semaphore.acquire', weight, p.size));
     if (p.tryTake(weight)) return Promise.resolve(new Permit(this, weight));
     if (signal?.aborted) return Promise.reject(signal.reason);
-    const w = new AcquireWaiter('Semaphore.acquire', signal, weight);
-    p.queue.push(w);
-    return w.promise;
+    return p.waitLock('Semaphore.acquire', signal, weight);
   }
 
   /**
@@ -288,9 +286,7 @@ export class Semaphore {
     if (weight > p.size) return Promise.reject(tooBig('Semaphore.run', weight, p.size));
     if (p.tryTake(weight)) return p.runHeld(fn, weight);
     if (signal?.aborted) return Promise.reject(signal.reason);
-    const w = new RunWaiter<T>('Semaphore.run', signal, weight, fn);
-    p.queue.push(w);
-    return w.promise;
+    return p.waitRun('Semaphore.run', signal, weight, fn);
   }
 }
 

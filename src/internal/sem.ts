@@ -3,42 +3,44 @@
  * golang.org/x/sync/semaphore: `cur` permits out of `size` are held, and
  * waiters are served strictly in the order they queued.
  *
- * Two kinds of waiter share the queue: an `acquire` (settled with a `Lock`
+ * Two kinds of call share the queue: an `acquire` (settled with a `Lock`
  * made by the owner) and a `run` (whose function is started here, the
- * moment its permits are granted, so that a queued `run` costs one waiter
- * and one promise, with no hop through an intermediate `Lock`).
+ * moment its permits are granted, with no hop through an intermediate
+ * `Lock`). A `run` that cannot abort costs its promise and four slots of
+ * the queue's ring; one with a signal, a `Waiter`.
  */
 import type { Lock } from '../lock.js';
 import { unlisten } from './abort.js';
+import { PermitQueue } from './permitqueue.js';
+import { registry } from './registry.js';
 import { isThenable } from './settled.js';
-import { Waiter, WaitQueue } from './waiter.js';
+import { Waiter } from './waiter.js';
 
-/** A queued `acquire`: settled with the owner's lock. */
-export class AcquireWaiter extends Waiter<Lock> {
-  readonly weight: number;
-  constructor(op: string, signal: AbortSignal | undefined, weight: number) {
-    super(op, signal);
-    this.weight = weight;
-  }
-}
+/** A queued `acquire` (always a waiter): settled with the owner's lock. */
+export class AcquireWaiter extends Waiter<Lock> {}
 
-/** A queued `run`: its function starts when its permits are granted. */
+/** A queued `run` that can abort (or is tracked): its function starts when its permits are granted. */
 export class RunWaiter<T = unknown> extends Waiter<T> {
-  readonly weight: number;
   readonly fn: () => T | PromiseLike<T>;
-  constructor(op: string, signal: AbortSignal | undefined, weight: number, fn: () => T | PromiseLike<T>) {
+  constructor(op: string, signal: AbortSignal | undefined, fn: () => T | PromiseLike<T>) {
     super(op, signal);
-    this.weight = weight;
     this.fn = fn;
   }
 }
 
-type SemWaiter = AcquireWaiter | RunWaiter<any>;
+// The promise executor runs synchronously inside `new Promise`: one
+// module-level function hands the resolvers over, no closure per call.
+let capturedResolve: ((value: any) => void) | null = null;
+let capturedReject: ((reason: unknown) => void) | null = null;
+function capture(resolve: (value: any) => void, reject: (reason: unknown) => void): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
+}
 
 export class Permits {
   readonly size: number;
   cur = 0;
-  readonly queue = new WaitQueue<SemWaiter>();
+  readonly queue = new PermitQueue();
   /** Makes the `Lock` an `acquire` waiter is settled with, once its permits are granted. */
   readonly makeLock: (weight: number) => Lock;
   /** Set while `wake` runs: a release from inside a granted function must not start a second loop. */
@@ -77,6 +79,31 @@ export class Permits {
   give(weight: number): void {
     this.cur -= weight;
     if (this.queue.length !== 0) this.wake();
+  }
+
+  /** Queues an `acquire` of `weight` (the caller checked that it must wait and that `signal` has not aborted). */
+  waitLock(op: string, signal: AbortSignal | undefined, weight: number): Promise<Lock> {
+    const w = new AcquireWaiter(op, signal);
+    this.queue.pushWaiter(w, weight);
+    return w.promise;
+  }
+
+  /**
+   * Queues a `run` of `fn` under `weight` permits (the caller checked that
+   * it must wait and that `signal` has not aborted). Without a signal, and
+   * with no leak tracking on, the call is four slots of the queue: no
+   * waiter object.
+   */
+  waitRun<T>(op: string, signal: AbortSignal | undefined, weight: number, fn: () => T | PromiseLike<T>): Promise<T> {
+    if (signal === undefined && registry.active === 0) {
+      const promise = new Promise<T>(capture);
+      this.queue.pushCall(fn, capturedResolve!, capturedReject!, weight);
+      capturedResolve = capturedReject = null;
+      return promise;
+    }
+    const w = new RunWaiter<T>(op, signal, fn);
+    this.queue.pushWaiter(w, weight);
+    return w.promise;
   }
 
   /**
@@ -119,13 +146,17 @@ export class Permits {
   wake(): void {
     if (this.#waking) return;
     this.#waking = true;
+    const q = this.queue;
     try {
-      for (let w = this.queue.head; w !== null; w = this.queue.head) {
-        if (this.size - this.cur < w.weight) break;
-        this.queue.shift();
-        this.cur += w.weight;
-        if (w instanceof RunWaiter) void this.#runner(w);
-        else w.settle(this.makeLock(w.weight));
+      for (let weight = q.headWeight(); weight !== -1; weight = q.headWeight()) {
+        if (this.size - this.cur < weight) break;
+        q.take();
+        this.cur += weight;
+        const w = q.waiter;
+        if (w === null) void this.#runner(q.fn!, q.resolve!, q.reject!, weight, null);
+        else if (w instanceof RunWaiter) void this.#runner(w.fn, null, null, weight, w);
+        else w.settle(this.makeLock(weight));
+        q.clearTaken();
       }
     } finally {
       this.#waking = false;
@@ -136,32 +167,57 @@ export class Permits {
   // and the next: a chain of runs costs one async frame, not a closure
   // pair and a derived promise per run. Plain values and synchronous throws
   // go round the loop without awaiting: no recursion however many such
-  // runs are queued.
-  async #runner(w: RunWaiter<any>): Promise<void> {
+  // runs are queued. A run is either a waiter `w` or, when `w` is null,
+  // `fn` with the resolvers of its promise.
+  async #runner(
+    fn: () => unknown,
+    resolve: ((value: unknown) => void) | null,
+    reject: ((reason: unknown) => void) | null,
+    weight: number,
+    w: RunWaiter<any> | null,
+  ): Promise<void> {
+    const q = this.queue;
     for (;;) {
       // The signal governs the wait only: once `fn` runs, the run ends with
       // `fn`'s outcome (and the permits are held until then).
-      if (w.signal !== undefined) unlisten(w.signal, w);
+      if (w !== null && w.signal !== undefined) unlisten(w.signal, w);
       try {
-        const result = w.fn();
+        const result = fn();
         // Taken straight from the queue below, this run may have left
         // waiters at the head that fit as well: they start after it.
-        const head = this.queue.head;
-        if (head !== null && this.size - this.cur >= head.weight) this.wake();
-        w.settle(isThenable(result) ? await result : result);
+        if (q.length !== 0 && this.size - this.cur >= q.headWeight()) this.wake();
+        const value = isThenable(result) ? await result : result;
+        if (w === null) resolve!(value);
+        else w.settle(value);
       } catch (err) {
-        w.fail(err);
+        if (w === null) reject!(err);
+        else w.fail(err);
       }
-      this.cur -= w.weight;
-      const next = this.queue.head;
-      if (next instanceof RunWaiter && this.size - this.cur >= next.weight) {
-        this.queue.shift();
-        this.cur += next.weight;
-        w = next;
-        continue;
+      this.cur -= weight;
+      if (q.length === 0) return;
+      const next = q.headWeight();
+      if (this.size - this.cur < next || !isRun(q.head)) {
+        this.wake();
+        return;
       }
-      if (next !== null) this.wake();
-      return;
+      q.take();
+      this.cur += next;
+      weight = next;
+      w = q.waiter as RunWaiter<any> | null;
+      if (w === null) {
+        fn = q.fn!;
+        resolve = q.resolve;
+        reject = q.reject;
+      } else {
+        fn = w.fn;
+        resolve = reject = null;
+      }
+      q.clearTaken();
     }
   }
+}
+
+/** Whether a queue head is a `run`: a bare function, or a `RunWaiter`. */
+function isRun(head: unknown): boolean {
+  return typeof head === 'function' || head instanceof RunWaiter;
 }

@@ -18,7 +18,18 @@ import { registry, track, untrack } from './registry.js';
 export interface Linked {
   prev: Linked | null;
   next: Linked | null;
-  queue: WaitQueue<any> | null;
+  /** The queue the node waits in, or null. */
+  queue: WaiterHome | null;
+}
+
+/** What an aborting waiter needs of the queue it waits in (`WaitQueue`, or `PermitQueue`). */
+export interface WaiterHome {
+  /** The first waiting entry (compared with the waiter to tell whether it was first). */
+  readonly head: unknown;
+  /** Takes `node` out; returns whether it was in. */
+  remove(node: Linked): boolean;
+  /** Called after an aborted waiter left; `wasHead` tells whether it was first. */
+  readonly onAbort: ((waiter: any, wasHead: boolean) => void) | undefined;
 }
 
 // The promise executor runs synchronously inside `new Promise`, so one
@@ -38,7 +49,7 @@ function capture(resolve: (value: any) => void, reject: (reason: unknown) => voi
 export class Waiter<T = void> implements Linked, EventListenerObject {
   prev: Linked | null = null;
   next: Linked | null = null;
-  queue: WaitQueue<any> | null = null;
+  queue: WaiterHome | null = null;
   readonly promise: Promise<T>;
   readonly signal: AbortSignal | undefined;
   readonly op: string;
@@ -100,7 +111,7 @@ export class Waiter<T = void> implements Linked, EventListenerObject {
 }
 
 /** A FIFO of waiters with O(1) push, shift and removal from anywhere. */
-export class WaitQueue<W extends Linked = Waiter<any>> {
+export class WaitQueue<W extends Linked = Waiter<any>> implements WaiterHome {
   head: W | null = null;
   tail: W | null = null;
   length = 0;
