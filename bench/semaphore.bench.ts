@@ -6,7 +6,8 @@
  * sem.run(task)))`): weft against p-limit, p-queue, async-sema (acquire,
  * await, release in an async wrapper, its documented use),
  * @supercharge/promise-pool (its own API over an array of 1e6 items), and a
- * careful hand-written limiter (floor).
+ * careful hand-written limiter (floor). A last row runs the tasks with no
+ * limiter at all: the cost of the shape itself.
  *
  * @supercharge/promise-pool takes the whole array of items and starts
  * each task as a slot frees, holding no promise per waiting task: it gets a
@@ -129,6 +130,10 @@ async function bounded(n: number): Promise<void> {
       'peer p-queue': () => all(n, () => queue.add(task)),
       'peer async-sema': () => all(n, semaRun),
       'peer @supercharge/promise-pool': () => PromisePool.withConcurrency(CONCURRENCY).for(items).process(task),
+      // What the shape costs before any limiting: a million task promises
+      // and Promise.all over them. A limiter adds a pending promise (and its
+      // resolvers) per queued call on top, whose collection dominates.
+      'no limiter (Promise.all of the tasks)': () => all(n, task),
     },
     weft: 'weft Semaphore.run',
     target: 'at least 3x the fastest peer',
