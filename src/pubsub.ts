@@ -9,6 +9,7 @@ import { checkSignal, listen, signalOf, unlisten } from './internal/abort.js';
 import { WeftError } from './internal/errors.js';
 import { registry, track, untrack } from './internal/registry.js';
 import { Ring } from './internal/ring.js';
+import { DONE, DONE_PROMISE } from './internal/settled.js';
 import { checkPattern, checkTopic, TopicIndex } from './internal/topic.js';
 import { checkInt, checkOpts, show } from './internal/validate.js';
 import { type Linked, Waiter, WaitQueue } from './internal/waiter.js';
@@ -133,7 +134,6 @@ const OVERFLOWS: readonly string[] = ['drop-newest', 'drop-oldest', 'block', 'er
 const BLOCK = -1;
 const DELIVERED = 1;
 const DROPPED = 2;
-const DONE: IteratorResult<any, undefined> = Object.freeze({ done: true, value: undefined });
 const OPEN = 0;
 const CLOSED = 1; // the PubSub closed: drain the buffer, then done
 const ENDED = 2; // unsubscribed
@@ -179,6 +179,28 @@ class BlockedSend implements Linked {
 }
 
 type Recv<M> = Waiter<IteratorResult<Message<M>, undefined>>;
+
+// Every iterator result here is written `{ value, done }`, in that order, as
+// the engine writes its own: `for await` over `{ done, value }` literals ran
+// about 10% slower on the fan-out benchmark (bench/pubsub.bench.ts).
+
+/** The iterator of a `for await` over a subscription; leaving the loop early unsubscribes. */
+class SubIterator<M> implements AsyncIterator<Message<M>, undefined> {
+  readonly #sub: Sub<M>;
+
+  constructor(sub: Sub<M>) {
+    this.#sub = sub;
+  }
+
+  next(): Promise<IteratorResult<Message<M>, undefined>> {
+    return this.#sub.recv();
+  }
+
+  return(): Promise<IteratorResult<Message<M>, undefined>> {
+    this.#sub.unsubscribe();
+    return DONE_PROMISE;
+  }
+}
 
 /** The subscription behind the `Subscription` interface. */
 class Sub<M> implements Subscription<M> {
@@ -236,11 +258,11 @@ class Sub<M> implements Subscription<M> {
       const value = this.#buffer.shift()!;
       // Room was made: the first blocked publisher's message moves in.
       if (this.#blocked.length !== 0) this.#admit(this.#buffer);
-      return Promise.resolve({ done: false, value });
+      return Promise.resolve({ value, done: false });
     }
-    if (this.#blocked.length !== 0) return Promise.resolve({ done: false, value: this.#admit(null) });
+    if (this.#blocked.length !== 0) return Promise.resolve({ value: this.#admit(null), done: false });
     if (this.#state === FAILED) return Promise.reject(this.#error);
-    if (this.#state !== OPEN) return Promise.resolve(DONE);
+    if (this.#state !== OPEN) return DONE_PROMISE;
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (signal === undefined && this.#next === null && this.#receivers.length === 0) {
       return new Promise((resolve) => {
@@ -268,14 +290,7 @@ class Sub<M> implements Subscription<M> {
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Message<M>> {
-    // Leaving a `for await` early (break, throw) unsubscribes.
-    return {
-      next: () => this.recv(),
-      return: () => {
-        this.unsubscribe();
-        return Promise.resolve(DONE);
-      },
-    };
+    return new SubIterator(this);
   }
 
   /**
@@ -293,11 +308,11 @@ class Sub<M> implements Subscription<M> {
       return DELIVERED;
     }
     if (this.#next !== null) {
-      this.#resolveNext({ done: false, value: msg });
+      this.#resolveNext({ value: msg, done: false });
       return DELIVERED;
     }
     if (this.#receivers.length !== 0) {
-      this.#receivers.shift()!.settle({ done: false, value: msg });
+      this.#receivers.shift()!.settle({ value: msg, done: false });
       return DELIVERED;
     }
     if (length < this.#capacity) {
