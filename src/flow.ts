@@ -7,7 +7,7 @@
 import { Channel } from './channel.js';
 import { type Clock, systemClock } from './clock.js';
 import { checkSignal } from './internal/abort.js';
-import { EMPTY, Engine, FILTER, MAP } from './internal/flowmap.js';
+import { Engine, FILTER, MAP } from './internal/flowmap.js';
 import {
   checkSource,
   closeUpstream,
@@ -564,18 +564,14 @@ function identity<T>(x: T): T {
 
 function ignore(): void {}
 
-/** Runs `it` to its end, calling `each` on every item; takes ready results without a promise each. */
-async function consume<T>(it: AsyncIterator<T>, each: (x: T) => void): Promise<void> {
-  const engine = it instanceof Engine ? (it as Engine<unknown, T>) : null;
+/** Runs `it` to its end, calling `each` on every item; a mapping stage hands its results over as they are ready. */
+function consume<T>(it: AsyncIterator<T>, each: (x: T) => void): Promise<void> {
+  return it instanceof Engine ? (it as Engine<unknown, T>).run(each) : iterate(it, each);
+}
+
+async function iterate<T>(it: AsyncIterator<T>, each: (x: T) => void): Promise<void> {
   try {
     for (;;) {
-      if (engine !== null) {
-        const v = engine.poll();
-        if (v !== EMPTY) {
-          each(v as T);
-          continue;
-        }
-      }
       const r = await it.next();
       if (r.done) return;
       each(r.value);

@@ -3,22 +3,28 @@
  * `Flow.buffer`, `Flow.forEach` and `WorkerPool.map`/`mapSettled`.
  *
  * Up to `concurrency` worker loops pull from one upstream iterator and run
- * the function; results wait in a window of at most `concurrency` items
- * (pulled and not yet taken by the consumer), in input order when ordered.
- * A loop stops pulling when the window is full and a new one starts when
- * the consumer makes room, so a source of any length is read only as fast
- * as the consumer takes results. A loop is an `async` function that reuses
- * its frame across items, like a hand-written `for (;;) await fn(next())`:
- * no closure or promise per item beyond the user function's own.
+ * the function; results wait in a window of at most `window` items (pulled
+ * and not yet taken by the consumer), in input order when ordered. A loop
+ * is an `async` function that reuses its frame across items, like a
+ * hand-written `for (;;) await fn(next())`: no closure or promise per item
+ * beyond the user function's own. When the window is full a loop parks on
+ * one promise that all parked loops share, and they all wake when the
+ * consumer has made room for each of them; so a source of any length is read
+ * only as fast as the consumer takes results.
+ *
+ * A consumer is either an iterator (`next()`, one promise per result, the
+ * result handed over at once when it is ready) or a sink (`run(each)`, for
+ * the terminal operations): a sink takes each result synchronously when it
+ * is ready, so a drained flow costs no promise per result at all.
  *
  * Under a `WorkerPool` (a `Host`), each loop holds a worker slot of the
  * pool; the engine waits for slots in the pool's queue like a job, and a
- * loop gives its slot back when a queued job is waiting, so map and submit
- * share the workers fairly.
+ * loop gives its slot back when a queued job is waiting or the window is
+ * full, so map and submit share the workers fairly.
  */
 import { closeUpstream, StageCtl, stopped, type Upstream } from './flowsource.js';
 import { Ring } from './ring.js';
-import { DONE, isThenable } from './settled.js';
+import { DONE, isThenable, RESOLVED } from './settled.js';
 import { type Linked, Waiter, WaitQueue } from './waiter.js';
 
 /** Output modes: the function's result, the input when the result is truthy, or a `Settled` record. */
@@ -47,17 +53,34 @@ export interface Host {
   record(ok: boolean): void;
 }
 
-/** An item of an ordered window: its place is kept until its result is taken. */
-class Slot {
-  value: unknown = undefined;
-  done = false;
-  keep = true;
+/** What `Engine.#take` returns when no result is ready. */
+const EMPTY: unique symbol = Symbol('empty');
+
+// States of an ordered window's cell: running (or free), done and kept, done and dropped.
+const PENDING = 0;
+const KEEP = 1;
+const DROP = 2;
+
+// One module-level executor hands the resolver of the parking promise over (no closure per park).
+let captured: () => void = noop;
+function noop(): void {}
+function capture(resolve: () => void): void {
+  captured = resolve;
 }
 
-/** What `Engine.poll` returns when no result is ready. */
-export const EMPTY: unique symbol = Symbol('empty');
+/** What `#pull` and `#call` return to end a loop, or to park it until the consumer makes room. */
+const STOP: unique symbol = Symbol('stop');
+const PARK: unique symbol = Symbol('park');
 
-/** One run of a mapping stage over one upstream; an AsyncIterator of its results. */
+/** A loop's state, kept across its items (and reused by the next loop). */
+class Worker {
+  slot = 0;
+  item: unknown = undefined;
+  seq = 0;
+  ok = true;
+  inline = 0; // items in a row that finished without an await
+}
+
 /** The node by which an engine waits in a host's queue for a slot. */
 export class Feeder implements Linked {
   prev: Linked | null = null;
@@ -66,6 +89,7 @@ export class Feeder implements Linked {
   constructor(readonly engine: Engine<any, any>) {}
 }
 
+/** One run of a mapping stage over one upstream; an AsyncIterator of its results. */
 export class Engine<T, U> implements AsyncIterableIterator<U> {
   /** This engine's place in a host's queue. */
   readonly link: Feeder = new Feeder(this);
@@ -93,10 +117,19 @@ export class Engine<T, U> implements AsyncIterableIterator<U> {
   #granted = -1;
   #error: unknown = undefined;
   #hasError = false;
-  readonly #order: Ring<Slot> | null;
+  // Ordered window: the cell of item number `seq` is `seq & mask`; items `#head` to `#seq - 1` are in it.
+  #cells: unknown[] = [];
+  #states: Uint8Array = new Uint8Array(0);
+  #head = 0;
+  #seq = 0;
   readonly #ready: Ring<unknown> | null;
-  readonly #free: Slot[] = [];
   readonly #consumers = new WaitQueue<Waiter<IteratorResult<U>>>();
+  #sink: ((value: U) => void) | null = null;
+  #sinkWaiter: Waiter<void> | null = null;
+  #parked = 0;
+  #parking: Promise<void> | null = null;
+  #unpark: () => void = noop;
+  readonly #workers: Worker[] = [];
   #ctxs: { signal: AbortSignal; worker: number }[] | null = null;
 
   constructor(
@@ -105,7 +138,7 @@ export class Engine<T, U> implements AsyncIterableIterator<U> {
     fn: ((x: T, signal: AbortSignal) => unknown) | null,
     opts: {
       concurrency: number;
-      /** Most items pulled and not yet taken (default: twice the concurrency). */
+      /** Most items pulled and not yet taken (default: twice the concurrency); at least `concurrency`. */
       window?: number;
       ordered: boolean;
       mode: Mode;
@@ -124,7 +157,7 @@ export class Engine<T, U> implements AsyncIterableIterator<U> {
     this.#ordered = opts.ordered;
     this.#outer = opts.outer;
     this.#op = opts.op;
-    this.#order = opts.ordered ? new Ring<Slot>() : null;
+    if (opts.ordered) this.#grow();
     this.#ready = opts.ordered ? null : new Ring<unknown>();
     this.#ctl = new StageCtl(opts.outer, (reason) => this.#stop(reason, true));
     // The flow's signal was aborted already: the first next() rejects.
@@ -146,15 +179,10 @@ export class Engine<T, U> implements AsyncIterableIterator<U> {
     return (ctxs[slot] ??= { signal: this.#ctl.signal, worker: slot });
   }
 
-  /** The window: how many items may be pulled and not yet taken (a host's changes come through `wake`). */
-  #limit(): number {
-    return this.#window;
-  }
-
   /** Starts loops while there is room, input and (under a host) a free worker. */
   #spawn(): void {
     const host = this.#host;
-    while (!this.#stopped && !this.#sourceDone && !this.#pulling && this.#live < this.#limit()) {
+    while (!this.#stopped && !this.#sourceDone && !this.#pulling && this.#live < this.#window) {
       let slot = 0;
       if (host === null) {
         if (this.#loops >= this.#concurrency) return;
@@ -171,7 +199,10 @@ export class Engine<T, U> implements AsyncIterableIterator<U> {
         }
       }
       this.#loops++;
-      this.#loop(slot);
+      const w = this.#workers.pop() ?? new Worker();
+      w.slot = slot;
+      w.inline = 0;
+      this.#loop(w);
     }
   }
 
@@ -187,73 +218,177 @@ export class Engine<T, U> implements AsyncIterableIterator<U> {
     }
   }
 
-  async #loop(slot: number): Promise<void> {
-    const host = this.#host;
-    const fn = this.#fn;
-    for (;;) {
-      if (this.#stopped || this.#sourceDone || this.#live >= this.#limit()) break;
-      let r: IteratorResult<T>;
-      if (this.#sync) {
-        try {
-          r = (this.#up as Iterator<T>).next();
-        } catch (err) {
-          this.#fail(err);
-          break;
-        }
-      } else {
-        if (this.#pulling) break;
-        this.#pulling = true;
-        try {
-          r = await this.#up.next();
-        } catch (err) {
-          this.#pulling = false;
-          this.#fail(err);
-          break;
-        }
-        this.#pulling = false;
-        if (this.#stopped) break;
-      }
-      if (r.done) {
-        this.#sourceDone = true;
-        break;
-      }
-      const item = r.value;
-      this.#live++;
-      let place: Slot | null = null;
-      if (this.#order !== null) {
-        place = this.#free.pop() ?? new Slot();
-        this.#order.push(place);
-      }
-      // An async source: let another loop fetch the next item while this one works.
-      if (!this.#sync) this.#spawn();
-      let ok = true;
-      let v: unknown;
-      try {
-        v = host === null ? fn!(item, this.#ctl.signal) : host.call(item, slot, this);
-        if (isThenable(v)) v = await v;
-      } catch (err) {
-        ok = false;
-        v = err;
-      }
-      if (host !== null) host.record(ok);
-      this.#deliver(place, item, ok, v);
-      // Checked after a job, never before the first: two maps sharing a pool take turns.
-      if (host?.shouldYield(slot, this)) {
-        // Behind the jobs waiting now: ask again at the back of the queue.
-        if (this.#queued) {
-          this.#queued = false;
-          host.unqueue(this);
-        }
-        break;
-      }
+  /** The promise a loop waits on while the window is full; one for all parked loops. */
+  #park(): Promise<void> {
+    this.#parked++;
+    if (this.#parking === null) {
+      this.#parking = new Promise<void>(capture);
+      this.#unpark = captured;
+      captured = noop;
     }
+    return this.#parking;
+  }
+
+  /** Wakes the parked loops once there is room for each, or when they must end. */
+  #wake(force: boolean): void {
+    if (this.#parked === 0 || (!force && this.#window - this.#live < this.#parked)) return;
+    this.#parked = 0;
+    this.#parking = null;
+    const unpark = this.#unpark;
+    this.#unpark = noop;
+    unpark();
+  }
+
+  // A loop's await keeps only `this`, its worker and the result alive, and
+  // the steps around it are plain methods: a smaller frame to suspend and
+  // resume per item than one function holding every local.
+  async #loop(w: Worker): Promise<void> {
+    for (;;) {
+      let v: unknown;
+      if (this.#sync) {
+        v = this.#begin(w);
+        if (v === STOP) break;
+      } else {
+        let r: unknown = this.#pull();
+        if (r === STOP) break;
+        if (r !== PARK) {
+          try {
+            r = await (r as Promise<IteratorResult<T>>);
+          } catch (err) {
+            this.#pulling = false;
+            this.#stop(err, true);
+            break;
+          }
+          this.#pulling = false;
+          w.inline = 0;
+          if (this.#stopped) break;
+          v = this.#call(w, r as IteratorResult<T>);
+          if (v === STOP) break;
+        } else v = PARK;
+      }
+      if (v === PARK) {
+        await this.#park();
+        w.inline = 0;
+        continue;
+      }
+      let ok = w.ok;
+      if (ok && isThenable(v)) {
+        w.inline = 0;
+        try {
+          v = await v;
+        } catch (err) {
+          ok = false;
+          v = err;
+        }
+      } else if (++w.inline >= this.#window) {
+        // Synchronous work on a synchronous source: let the event loop in now and then.
+        w.inline = 0;
+        await RESOLVED;
+      }
+      if (!this.#done(w, ok, v)) break;
+    }
+    this.#exit(w);
+  }
+
+  /** A synchronous source: pulls the next item and starts the work on it; its result or promise, PARK or STOP. */
+  #begin(w: Worker): unknown {
+    if (this.#stopped || this.#sourceDone) return STOP;
+    if (this.#live >= this.#window) return this.#host === null ? PARK : STOP;
+    let r: IteratorResult<T>;
+    try {
+      r = (this.#up as Iterator<T>).next();
+    } catch (err) {
+      this.#stop(err, true);
+      return STOP;
+    }
+    return this.#call(w, r);
+  }
+
+  /** An async source: the promise of the next item, PARK or STOP (another loop is pulling). */
+  #pull(): Promise<IteratorResult<T>> | typeof PARK | typeof STOP {
+    if (this.#stopped || this.#sourceDone) return STOP;
+    // Under a pool a waiting loop would hold a worker: it gives it back instead.
+    if (this.#live >= this.#window) return this.#host === null ? PARK : STOP;
+    if (this.#pulling) return STOP;
+    this.#pulling = true;
+    try {
+      return this.#up.next() as Promise<IteratorResult<T>>;
+    } catch (err) {
+      this.#pulling = false;
+      this.#stop(err, true);
+      return STOP;
+    }
+  }
+
+  /** Starts the work on a pulled item: its result or promise, or STOP at the end of the input. */
+  #call(w: Worker, r: IteratorResult<T>): unknown {
+    if (r.done) {
+      this.#sourceDone = true;
+      return STOP;
+    }
+    const item = r.value;
+    w.item = item;
+    this.#live++;
+    if (this.#ordered) {
+      if (this.#seq - this.#head >= this.#states.length) this.#grow();
+      w.seq = this.#seq++;
+    }
+    // An async source: let another loop fetch the next item while this one works.
+    if (!this.#sync) this.#spawn();
+    w.ok = true;
+    try {
+      return this.#host === null ? this.#fn!(item, this.#ctl.signal) : this.#host.call(item, w.slot, this);
+    } catch (err) {
+      w.ok = false;
+      return err;
+    }
+  }
+
+  /** Delivers a finished item; false when the loop must end (stopped, or a pool wants its worker). */
+  #done(w: Worker, ok: boolean, v: unknown): boolean {
+    const host = this.#host;
+    const item = w.item as T;
+    w.item = undefined;
+    if (host === null) {
+      this.#deliver(w.seq, item, ok, v);
+      return true;
+    }
+    host.record(ok);
+    this.#deliver(w.seq, item, ok, v);
+    // Checked after a job, never before the first: two maps sharing a pool take turns.
+    if (!host.shouldYield(w.slot, this)) return true;
+    // Behind the jobs waiting now: ask again at the back of the queue.
+    if (this.#queued) {
+      this.#queued = false;
+      host.unqueue(this);
+    }
+    return false;
+  }
+
+  #exit(w: Worker): void {
     this.#loops--;
-    if (host !== null) host.release(slot);
+    this.#workers.push(w);
+    if (this.#host !== null) this.#host.release(w.slot);
     this.#spawn();
     this.#settleIfDone();
   }
 
-  #deliver(place: Slot | null, item: T, ok: boolean, v: unknown): void {
+  /** Makes the ordered window hold at least `#window` items (more when a pool grew). */
+  #grow(): void {
+    let size = 4;
+    while (size < this.#window || size <= this.#seq - this.#head) size <<= 1;
+    const cells: unknown[] = new Array(size).fill(undefined);
+    const states = new Uint8Array(size);
+    const oldMask = this.#states.length - 1;
+    for (let s = this.#head; s < this.#seq; s++) {
+      cells[s & (size - 1)] = this.#cells[s & oldMask];
+      states[s & (size - 1)] = this.#states[s & oldMask]!;
+    }
+    this.#cells = cells;
+    this.#states = states;
+  }
+
+  #deliver(seq: number, item: T, ok: boolean, v: unknown): void {
     if (this.#stopped) {
       this.#live--;
       return;
@@ -264,78 +399,83 @@ export class Engine<T, U> implements AsyncIterableIterator<U> {
       value = ok ? { ok: true, job: item, value: v } : { ok: false, job: item, error: v };
     } else if (!ok) {
       this.#live--;
-      this.#fail(v);
+      this.#stop(v, true);
       return;
     } else if (this.#mode === FILTER) {
       keep = !!v;
       value = item;
     }
-    if (place !== null) {
-      place.value = value;
-      place.keep = keep;
-      place.done = true;
-      if (place === this.#order!.peek()) this.#flush();
+    if (this.#ordered) {
+      // The head of the window goes straight to a waiting consumer; others wait their turn.
+      if (seq === this.#head && (!keep || this.#emit(value))) {
+        this.#head++;
+        this.#live--;
+        this.#flush();
+      } else {
+        const i = seq & (this.#states.length - 1);
+        this.#cells[i] = value;
+        this.#states[i] = keep ? KEEP : DROP;
+      }
       return;
     }
-    if (!keep) {
-      this.#live--;
+    if (!keep) this.#live--;
+    else if (this.#emit(value)) this.#live--;
+    else {
+      this.#ready!.push(value);
       return;
+    }
+    this.#wake(false);
+  }
+
+  /** Hands `value` to the sink or a waiting consumer; false when nobody takes it now. */
+  #emit(value: unknown): boolean {
+    if (this.#sink !== null) {
+      this.#sink(value as U);
+      return true;
     }
     const w = this.#consumers.shift();
-    if (w !== null) {
-      this.#live--;
-      w.settle({ value: value as U, done: false });
-    } else this.#ready!.push(value);
+    if (w === null) return false;
+    w.settle({ value: value as U, done: false });
+    return true;
   }
 
-  /** Ordered: hands finished items at the head of the window to waiting consumers. */
+  /** Ordered: hands finished items at the head of the window to the consumer while it takes them. */
   #flush(): void {
-    const order = this.#order!;
-    for (let head = order.peek(); head?.done; head = order.peek()) {
-      if (head.keep) {
-        const w = this.#consumers.shift();
-        if (w === null) return;
-        w.settle({ value: head.value as U, done: false });
-      }
-      order.shift();
-      this.#recycle(head);
+    const mask = this.#states.length - 1;
+    const cells = this.#cells;
+    const states = this.#states;
+    while (this.#head < this.#seq) {
+      const i = this.#head & mask;
+      const state = states[i];
+      if (state === PENDING || (state === KEEP && !this.#emit(cells[i]))) break;
+      cells[i] = undefined;
+      states[i] = PENDING;
+      this.#head++;
+      this.#live--;
     }
-  }
-
-  #recycle(place: Slot): void {
-    this.#live--;
-    place.value = undefined;
-    place.done = false;
-    this.#free.push(place);
+    this.#wake(false);
   }
 
   /** A result ready now, or EMPTY. */
   #take(): U | typeof EMPTY {
-    let value: unknown = EMPTY;
-    if (this.#order !== null) {
-      const order = this.#order;
-      for (let head = order.peek(); head?.done; head = order.peek()) {
-        order.shift();
-        const keep = head.keep;
-        value = head.value;
-        this.#recycle(head);
-        if (keep) break;
-        value = EMPTY;
-      }
-    } else if (this.#ready!.length > 0) {
-      value = this.#ready!.shift();
+    if (!this.#ordered) {
+      if (this.#ready!.length === 0) return EMPTY;
       this.#live--;
+      return this.#ready!.shift() as U;
     }
-    return value as U | typeof EMPTY;
-  }
-
-  /** Takes a ready result without waiting, or returns EMPTY; for terminal operations. */
-  poll(): U | typeof EMPTY {
-    if (!this.#started) this.#start();
-    const v = this.#take();
-    if (v !== EMPTY) this.#spawn();
-    this.#settleIfDone();
-    return v;
+    const mask = this.#states.length - 1;
+    while (this.#head < this.#seq) {
+      const i = this.#head & mask;
+      const state = this.#states[i];
+      if (state === PENDING) break;
+      const value = this.#cells[i];
+      this.#cells[i] = undefined;
+      this.#states[i] = PENDING;
+      this.#head++;
+      this.#live--;
+      if (state === KEEP) return value as U;
+    }
+    return EMPTY;
   }
 
   /** Starts more loops if there is room now (the host's concurrency grew, or it resumed). */
@@ -353,8 +493,9 @@ export class Engine<T, U> implements AsyncIterableIterator<U> {
     if (!this.#started) this.#start();
     const v = this.#take();
     if (v !== EMPTY) {
+      this.#wake(false);
       this.#spawn();
-      this.#settleIfDone();
+      if (this.#sourceDone) this.#settleIfDone();
       return Promise.resolve({ value: v, done: false });
     }
     // Taking skipped filtered-out items may have emptied the window.
@@ -366,7 +507,28 @@ export class Engine<T, U> implements AsyncIterableIterator<U> {
     }
     const w = new Waiter<IteratorResult<U>>(this.#op, this.#outer);
     this.#consumers.push(w);
+    this.#wake(false);
     this.#spawn();
+    return w.promise;
+  }
+
+  /**
+   * Runs the stage to its end, handing each result to `each` (which must not
+   * throw) as soon as it is ready, in order when ordered: the terminal
+   * operations' consumer. Resolves at the end; rejects as `next()` would.
+   * Instead of iterating, not as well.
+   */
+  run(each: (value: U) => void): Promise<void> {
+    const w = new Waiter<void>(this.#op, undefined);
+    this.#sink = each;
+    this.#sinkWaiter = w;
+    if (this.#stopped) {
+      this.#hasError = false;
+      w.fail(this.#error);
+    } else {
+      this.#start();
+      this.#settleIfDone();
+    }
     return w.promise;
   }
 
@@ -386,6 +548,7 @@ export class Engine<T, U> implements AsyncIterableIterator<U> {
       this.#host?.unqueue(this);
     }
     closeUpstream(this.#up);
+    this.#wake(true);
     this.#settleIfDone();
   }
 
@@ -394,26 +557,31 @@ export class Engine<T, U> implements AsyncIterableIterator<U> {
     this.#stop(reason, true);
   }
 
-  #fail(err: unknown): void {
-    this.#stop(err, true);
-  }
-
   #stop(reason: unknown, surface: boolean): void {
     if (this.#stopped) return;
     this.#stopped = true;
     const consumers = this.#consumers.takeAll();
-    if (surface && consumers.length === 0) {
+    const sink = this.#sinkWaiter;
+    if (surface && consumers.length === 0 && sink === null) {
       this.#error = reason;
       this.#hasError = true;
     }
     // A consumer break (no reason): the stage's functions see the usual AbortError.
     this.#ctl.stop(surface ? reason : stopped());
-    this.#order?.clear();
-    this.#ready?.clear();
+    if (this.#ordered) {
+      this.#cells.fill(undefined);
+      this.#states.fill(PENDING);
+      this.#head = this.#seq;
+    } else this.#ready!.clear();
     this.#queued = false;
     this.#host?.detach(this);
     closeUpstream(this.#up);
+    this.#wake(true);
     for (const w of consumers) w.fail(reason);
+    if (sink !== null) {
+      if (surface) sink.fail(reason);
+      else sink.settle();
+    }
   }
 
   #settleIfDone(): void {
@@ -421,6 +589,14 @@ export class Engine<T, U> implements AsyncIterableIterator<U> {
     this.#ended = true;
     this.#ctl.end();
     this.#host?.detach(this);
+    this.#wake(true);
+    const sink = this.#sinkWaiter;
+    if (sink !== null) {
+      if (this.#hasError) {
+        this.#hasError = false;
+        sink.fail(this.#error);
+      } else sink.settle();
+    }
     const consumers = this.#consumers.takeAll();
     if (this.#hasError && consumers.length > 0) {
       this.#hasError = false;
