@@ -3,7 +3,9 @@
  * them as async iterables ('block' overflow, so every message reaches every
  * subscriber and the publisher is held back by the slowest), against
  * emittery's `await emit()` with 100 async listeners and a hand-written
- * async emitter. Second, the publish call itself while nobody waits: 10,000
+ * async emitter; the ceiling row is the least a subscription read with
+ * `for await` can do (an array buffer, a resolver, one iterator result per
+ * message), so it shows what `for await` itself costs. Second, the publish call itself while nobody waits: 10,000
  * messages buffered by 100 subscribers, against a synchronous emitter loop
  * whose listeners push into arrays.
  */
@@ -15,6 +17,53 @@ const SUBSCRIBERS = 100;
 const MESSAGES = 100_000;
 const BUFFERED = 10_000;
 let sink = 0;
+
+interface Msg {
+  topic: string;
+  payload: number;
+}
+
+/**
+ * The minimal async-iterable subscription: `next()` takes a buffered message
+ * or parks one resolver, which the publisher calls with the next message.
+ */
+class MinimalSubscription implements AsyncIterableIterator<Msg> {
+  readonly #buffer: Msg[] = [];
+  #head = 0;
+  #waiter: ((r: IteratorResult<Msg>) => void) | null = null;
+  #closed = false;
+
+  push(m: Msg): void {
+    const w = this.#waiter;
+    if (w !== null) {
+      this.#waiter = null;
+      w({ value: m, done: false });
+    } else this.#buffer.push(m);
+  }
+
+  close(): void {
+    this.#closed = true;
+    const w = this.#waiter;
+    this.#waiter = null;
+    w?.({ value: undefined, done: true });
+  }
+
+  next(): Promise<IteratorResult<Msg>> {
+    if (this.#head < this.#buffer.length) {
+      const value = this.#buffer[this.#head++]!;
+      if (this.#head === this.#buffer.length) this.#buffer.length = this.#head = 0;
+      return Promise.resolve({ value, done: false });
+    }
+    if (this.#closed) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve) => {
+      this.#waiter = resolve;
+    });
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+}
 
 export default async function (): Promise<void> {
   await compare('PubSub: 100,000 messages to 100 async-iterating subscribers', {
@@ -46,6 +95,26 @@ export default async function (): Promise<void> {
         }
         for (let i = 0; i < MESSAGES; i++) await em.emit('orders.created', i);
         em.clearListeners();
+      },
+      'ceiling (minimal for-await subscription)': async () => {
+        const subs: MinimalSubscription[] = [];
+        const consumers: Promise<void>[] = [];
+        for (let s = 0; s < SUBSCRIBERS; s++) {
+          const sub = new MinimalSubscription();
+          subs.push(sub);
+          consumers.push(
+            (async () => {
+              for await (const m of sub) sink += m.payload;
+            })(),
+          );
+        }
+        for (let i = 0; i < MESSAGES; i++) {
+          const m = { topic: 'orders.created', payload: i };
+          for (let s = 0; s < SUBSCRIBERS; s++) subs[s]!.push(m);
+          await null;
+        }
+        for (const sub of subs) sub.close();
+        await Promise.all(consumers);
       },
       'floor (hand-written async emitter)': async () => {
         const listeners: ((v: number) => Promise<void>)[] = [];
