@@ -298,6 +298,12 @@ class Sub<M> implements Subscription<M> {
    * `BLOCK` or `delivered + 2 * dropped`. Internal to `PubSub.publish`.
    */
   offer(msg: Message<M>): number {
+    // A lone receiver waits only while nothing is buffered or blocked, so it
+    // takes the message straight away (the common case of a reader keeping up).
+    if (this.#next !== null) {
+      this.#resolveNext({ value: msg, done: false });
+      return DELIVERED;
+    }
     // Blocked publishers are ahead of this message: it queues behind them.
     if (this.#blocked.length !== 0) return BLOCK;
     const length = this.#buffer.length;
@@ -305,10 +311,6 @@ class Sub<M> implements Subscription<M> {
     // and room left, no receiver check is needed (the common busy case).
     if (length !== 0 && length < this.#capacity) {
       this.#buffer.push(msg);
-      return DELIVERED;
-    }
-    if (this.#next !== null) {
-      this.#resolveNext({ value: msg, done: false });
       return DELIVERED;
     }
     if (this.#receivers.length !== 0) {
