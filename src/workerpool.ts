@@ -266,7 +266,7 @@ export class WorkerPool<T, R> {
         slot >= this.#concurrency ||
         this.#queue.length > (e.link.queue === null ? 0 : 1),
       release: (slot) => this.#release(slot),
-      call: (item, slot, e) => this.#work(item as T, e.ctx(slot)),
+      work: this.#work as (item: unknown, ctx: JobContext) => unknown,
       record: (ok) => {
         if (ok) this.#completed++;
         else this.#failed++;

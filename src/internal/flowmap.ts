@@ -48,8 +48,8 @@ export interface Host {
   /** True when the loop holding `slot` should give it back (queued jobs, resize, pause). */
   shouldYield(slot: number, e: Engine<any, any>): boolean;
   release(slot: number): void;
-  /** Runs the work on `item` in `slot`. */
-  call(item: unknown, slot: number, e: Engine<any, any>): unknown;
+  /** The work function; a map's loop calls it with its slot's `ctx`. */
+  readonly work: (item: any, ctx: { signal: AbortSignal; worker: number }) => unknown;
   record(ok: boolean): void;
 }
 
@@ -74,7 +74,8 @@ const PARK: unique symbol = Symbol('park');
 
 /** A loop's state, kept across its items (and reused by the next loop). */
 class Worker {
-  slot = 0;
+  slot = 0; // under a host: the worker slot held, or -1 while parked
+  ctx: { signal: AbortSignal; worker: number } | null = null;
   item: unknown = undefined;
   seq = 0;
   ok = true;
@@ -181,6 +182,8 @@ export class Engine<T, U> implements AsyncIterableIterator<U> {
 
   /** Starts loops while there is room, input and (under a host) a free worker. */
   #spawn(): void {
+    // Parked loops come back when there is room: no new one meanwhile.
+    if (this.#parked !== 0) return;
     const host = this.#host;
     while (!this.#stopped && !this.#sourceDone && !this.#pulling && this.#live < this.#window) {
       let slot = 0;
@@ -201,8 +204,10 @@ export class Engine<T, U> implements AsyncIterableIterator<U> {
       this.#loops++;
       const w = this.#workers.pop() ?? new Worker();
       w.slot = slot;
+      w.ctx = host === null ? null : this.ctx(slot);
       w.inline = 0;
-      this.#loop(w);
+      if (this.#sync) this.#loop(w);
+      else this.#loopAsync(w);
     }
   }
 
@@ -229,9 +234,14 @@ export class Engine<T, U> implements AsyncIterableIterator<U> {
     return this.#parking;
   }
 
-  /** Wakes the parked loops once there is room for each, or when they must end. */
+  /**
+   * Wakes the parked loops once there is room for each (or for a whole
+   * window, when a pool shrank under more of them), or when they must end.
+   * Waking them together costs one promise for the lot.
+   */
   #wake(force: boolean): void {
-    if (this.#parked === 0 || (!force && this.#window - this.#live < this.#parked)) return;
+    const parked = this.#parked;
+    if (parked === 0 || (!force && this.#window - this.#live < Math.min(parked, this.#window))) return;
     this.#parked = 0;
     this.#parking = null;
     const unpark = this.#unpark;
@@ -244,28 +254,8 @@ export class Engine<T, U> implements AsyncIterableIterator<U> {
   // resume per item than one function holding every local.
   async #loop(w: Worker): Promise<void> {
     for (;;) {
-      let v: unknown;
-      if (this.#sync) {
-        v = this.#begin(w);
-        if (v === STOP) break;
-      } else {
-        let r: unknown = this.#pull();
-        if (r === STOP) break;
-        if (r !== PARK) {
-          try {
-            r = await (r as Promise<IteratorResult<T>>);
-          } catch (err) {
-            this.#pulling = false;
-            this.#stop(err, true);
-            break;
-          }
-          this.#pulling = false;
-          w.inline = 0;
-          if (this.#stopped) break;
-          v = this.#call(w, r as IteratorResult<T>);
-          if (v === STOP) break;
-        } else v = PARK;
-      }
+      let v = this.#begin(w);
+      if (v === STOP) break;
       if (v === PARK) {
         await this.#park();
         w.inline = 0;
@@ -290,10 +280,45 @@ export class Engine<T, U> implements AsyncIterableIterator<U> {
     this.#exit(w);
   }
 
+  /** `#loop` for an async source: one loop awaits the source at a time, the others work. */
+  async #loopAsync(w: Worker): Promise<void> {
+    for (;;) {
+      let r: unknown = this.#pull(w);
+      if (r === STOP) break;
+      if (r === PARK) {
+        await this.#park();
+        continue;
+      }
+      try {
+        r = await (r as Promise<IteratorResult<T>>);
+      } catch (err) {
+        this.#pulling = false;
+        this.#stop(err, true);
+        break;
+      }
+      this.#pulling = false;
+      if (this.#stopped) break;
+      let v = this.#call(w, r as IteratorResult<T>);
+      if (v === STOP) break;
+      let ok = w.ok;
+      if (ok && isThenable(v)) {
+        try {
+          v = await v;
+        } catch (err) {
+          ok = false;
+          v = err;
+        }
+      }
+      if (!this.#done(w, ok, v)) break;
+    }
+    this.#exit(w);
+  }
+
   /** A synchronous source: pulls the next item and starts the work on it; its result or promise, PARK or STOP. */
   #begin(w: Worker): unknown {
     if (this.#stopped || this.#sourceDone) return STOP;
-    if (this.#live >= this.#window) return this.#host === null ? PARK : STOP;
+    if (this.#live >= this.#window) return this.#parkWorker(w);
+    if (w.slot < 0 && !this.#retake(w)) return STOP;
     let r: IteratorResult<T>;
     try {
       r = (this.#up as Iterator<T>).next();
@@ -305,11 +330,10 @@ export class Engine<T, U> implements AsyncIterableIterator<U> {
   }
 
   /** An async source: the promise of the next item, PARK or STOP (another loop is pulling). */
-  #pull(): Promise<IteratorResult<T>> | typeof PARK | typeof STOP {
+  #pull(w: Worker): Promise<IteratorResult<T>> | typeof PARK | typeof STOP {
     if (this.#stopped || this.#sourceDone) return STOP;
-    // Under a pool a waiting loop would hold a worker: it gives it back instead.
-    if (this.#live >= this.#window) return this.#host === null ? PARK : STOP;
-    if (this.#pulling) return STOP;
+    if (this.#live >= this.#window) return this.#parkWorker(w);
+    if (this.#pulling || (w.slot < 0 && !this.#retake(w))) return STOP;
     this.#pulling = true;
     try {
       return this.#up.next() as Promise<IteratorResult<T>>;
@@ -318,6 +342,25 @@ export class Engine<T, U> implements AsyncIterableIterator<U> {
       this.#stop(err, true);
       return STOP;
     }
+  }
+
+  /** The window is full: the loop parks; under a pool it gives its worker back while it waits. */
+  #parkWorker(w: Worker): typeof PARK {
+    if (w.slot >= 0 && this.#host !== null) {
+      const slot = w.slot;
+      w.slot = -1;
+      this.#host.release(slot);
+    }
+    return PARK;
+  }
+
+  /** A parked loop under a pool takes a worker again; false when none is free for it (it ends). */
+  #retake(w: Worker): boolean {
+    const slot = this.#host!.take(this);
+    if (slot < 0) return false;
+    w.slot = slot;
+    w.ctx = this.ctx(slot);
+    return true;
   }
 
   /** Starts the work on a pulled item: its result or promise, or STOP at the end of the input. */
@@ -337,7 +380,9 @@ export class Engine<T, U> implements AsyncIterableIterator<U> {
     if (!this.#sync) this.#spawn();
     w.ok = true;
     try {
-      return this.#host === null ? this.#fn!(item, this.#ctl.signal) : this.#host.call(item, w.slot, this);
+      if (this.#host === null) return this.#fn!(item, this.#ctl.signal);
+      const work = this.#host.work;
+      return work(item, w.ctx!);
     } catch (err) {
       w.ok = false;
       return err;
@@ -368,7 +413,8 @@ export class Engine<T, U> implements AsyncIterableIterator<U> {
   #exit(w: Worker): void {
     this.#loops--;
     this.#workers.push(w);
-    if (this.#host !== null) this.#host.release(w.slot);
+    if (this.#host !== null && w.slot >= 0) this.#host.release(w.slot);
+    w.ctx = null;
     this.#spawn();
     this.#settleIfDone();
   }
@@ -481,7 +527,10 @@ export class Engine<T, U> implements AsyncIterableIterator<U> {
   /** Starts more loops if there is room now (the host's concurrency grew, or it resumed). */
   wake(): void {
     if (this.#host !== null) this.#window = 2 * this.#host.concurrency;
-    if (this.#started) this.#spawn();
+    if (!this.#started) return;
+    // Parked loops look again: the window may have shrunk below what they wait for.
+    this.#wake(true);
+    this.#spawn();
   }
 
   #start(): void {
