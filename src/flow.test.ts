@@ -403,6 +403,84 @@ describe('flow', () => {
     expect(f).toBeInstanceOf(Flow);
   });
 
+  it('drain takes results as they are ready: behind a slow first item the others fill the window, then the loops go on', async () => {
+    const clock = new TestClock();
+    const leaks = trackLeaks();
+    let pulled = 0;
+    function* source() {
+      for (let i = 0; i < 20; i++) {
+        pulled++;
+        yield i;
+      }
+    }
+    const done: number[] = [];
+    const run = flow(source())
+      .map(
+        async (n) => {
+          await new Promise<void>((r) => clock.setTimeout(r, n === 0 ? 100 : 1));
+          done.push(n);
+        },
+        { concurrency: 2 },
+      )
+      .drain();
+    await clock.advance(50);
+    // Item 0 still runs; 1, 2 and 3 are done and wait behind it: a window of 4, and nothing more is pulled.
+    expect(done).toEqual([1, 2, 3]);
+    expect(pulled).toBe(4);
+    await clock.runAll();
+    await run;
+    expect(done.length).toBe(20);
+    expect(pulled).toBe(20);
+    clean(leaks);
+    leaks.stop();
+  });
+
+  it('forEach of synchronous work over an endless synchronous source lets other callbacks run: a signal aborted from one stops it', async () => {
+    const leaks = trackLeaks();
+    const { state, source } = counted();
+    const ac = new AbortController();
+    let seen = 0;
+    const err = await flow(source, { signal: ac.signal })
+      .forEach(
+        (n) => {
+          seen++;
+          if (n === 1000) queueMicrotask(() => ac.abort(new Error('enough')));
+        },
+        { concurrency: 4 },
+      )
+      .catch((e) => e);
+    expect(err.message).toBe('enough');
+    expect(seen).toBeGreaterThan(1000);
+    expect(seen).toBeLessThan(1100);
+    expect(state.closed).toBe(true);
+    clean(leaks);
+    leaks.stop();
+  });
+
+  it('drain and forEach reject with the first error of the function and leave nothing behind', async () => {
+    const leaks = trackLeaks();
+    const { state, source } = counted();
+    const boom = new Error('boom');
+    const f = (n: number) => (n === 5 ? Promise.reject(boom) : Promise.resolve(n));
+    expect(
+      await flow(source)
+        .map(f, { concurrency: 3 })
+        .drain()
+        .catch((e) => e),
+    ).toBe(boom);
+    expect(state.closed).toBe(true);
+    const again = counted();
+    expect(
+      await flow(again.source)
+        .forEach(f, { concurrency: 3 })
+        .catch((e) => e),
+    ).toBe(boom);
+    expect(again.state.closed).toBe(true);
+    await tick();
+    clean(leaks);
+    leaks.stop();
+  });
+
   it('throws on bad arguments at once, naming them', () => {
     expect(() => flow(42 as never)).toThrow(/source/);
     expect(() => flow([1], { signal: 1 as never })).toThrow(TypeError);

@@ -431,6 +431,59 @@ describe('WorkerPool', () => {
     expect(order.indexOf('s')).toBeLessThan(3);
   });
 
+  it('a map waiting for its consumer holds no worker: a job submitted meanwhile runs at once', async () => {
+    const leaks = trackLeaks();
+    const calls: string[] = [];
+    const pool = new WorkerPool(
+      async (job: number | string) => {
+        calls.push(String(job));
+        return job;
+      },
+      { concurrency: 2 },
+    );
+    function* naturals() {
+      for (let i = 0; ; i++) yield i;
+    }
+    const it = pool.map(naturals())[Symbol.asyncIterator]();
+    expect((await it.next()).value).toBe(0);
+    await tick();
+    // The window (twice the concurrency) is full and the map's loops wait for room.
+    expect(pool.stats.running).toBe(0);
+    calls.length = 0;
+    const job = pool.submit('now');
+    expect(calls).toEqual(['now']);
+    expect(await job).toBe('now');
+    for (let i = 1; i < 50; i++) expect((await it.next()).value).toBe(i);
+    await it.return?.();
+    await pool.close();
+    clean(leaks);
+    leaks.stop();
+  });
+
+  it('resizing during an ordered map keeps input order, growing and shrinking its window', async () => {
+    const leaks = trackLeaks();
+    const pool = new WorkerPool(
+      async (n: number) => {
+        await tick();
+        return n;
+      },
+      { concurrency: 1 },
+    );
+    const out: number[] = [];
+    const input = Array.from({ length: 60 }, (_, i) => i);
+    for await (const n of pool.map(input)) {
+      out.push(n);
+      if (n === 5) pool.resize(16);
+      if (n === 30) pool.resize(1);
+      if (n === 40) pool.resize(3);
+    }
+    expect(out).toEqual(input);
+    expect(pool.stats).toMatchObject({ concurrency: 3, running: 0, completed: 60 });
+    await pool.close();
+    clean(leaks);
+    leaks.stop();
+  });
+
   it('throws on bad arguments at once, naming them', () => {
     expect(() => new WorkerPool(42 as never)).toThrow(TypeError);
     expect(() => new WorkerPool((n: number) => n, { concurrency: 0 })).toThrow(/concurrency/);
