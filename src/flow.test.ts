@@ -457,6 +457,40 @@ describe('flow', () => {
     leaks.stop();
   });
 
+  it('map runs at the full concurrency again once a consumer that paused takes the results waiting', async () => {
+    const clock = new TestClock();
+    let running = 0;
+    let most = 0;
+    const it = flow(Array.from({ length: 40 }, (_, i) => i))
+      .map(
+        async (n) => {
+          running++;
+          most = Math.max(most, running);
+          await new Promise<void>((r) => clock.setTimeout(r, 10));
+          running--;
+          return n;
+        },
+        { concurrency: 4 },
+      )
+      [Symbol.asyncIterator]();
+    const first = it.next();
+    await clock.advance(100);
+    expect((await first).value).toBe(0);
+    // The consumer paused: the window (8) is full and nothing runs.
+    expect(running).toBe(0);
+    most = 0;
+    const out = [0];
+    for (;;) {
+      const r = it.next();
+      await clock.advance(10);
+      const { value, done } = await r;
+      if (done) break;
+      out.push(value);
+    }
+    expect(out).toEqual(Array.from({ length: 40 }, (_, i) => i));
+    expect(most).toBe(4);
+  });
+
   it('drain and forEach reject with the first error of the function and leave nothing behind', async () => {
     const leaks = trackLeaks();
     const { state, source } = counted();

@@ -237,7 +237,12 @@ export class Engine<T, U> implements AsyncIterableIterator<U> {
   /**
    * Wakes the parked loops once there is room for each (or for a whole
    * window, when a pool shrank under more of them), or when they must end.
-   * Waking them together costs one promise for the lot.
+   *
+   * Waking them together costs one promise for the lot, where waking one per
+   * result taken would cost one per item. It does not starve the consumer:
+   * the window being twice the concurrency, when they wake the results still
+   * waiting cover the time their work takes, unless the consumer is faster
+   * than the whole concurrency can feed it, and then the window never fills.
    */
   #wake(force: boolean): void {
     const parked = this.#parked;
