@@ -17,6 +17,9 @@
  */
 import { registry, track, untrack } from './registry.js';
 
+// A module-local binding: read on every operation, it is cheaper than the import's.
+const reg = registry;
+
 class Hub implements EventListenerObject {
   readonly listeners = new Set<EventListenerOrEventListenerObject>();
 
@@ -47,7 +50,7 @@ export function attach(signal: AbortSignal, listener: EventListenerOrEventListen
     signal.addEventListener('abort', hub);
   }
   hub.listeners.add(listener);
-  if (registry.active !== 0) track(listener, 'listener', op);
+  if (reg.active !== 0) track(listener, 'listener', op);
 }
 
 /** Detaches what `attach` attached; the last one out removes the hub. Safe to call twice. */
@@ -57,5 +60,5 @@ export function detach(signal: AbortSignal, listener: EventListenerOrEventListen
     hubs.delete(signal);
     signal.removeEventListener('abort', hub);
   }
-  if (registry.active !== 0) untrack(listener);
+  if (reg.active !== 0) untrack(listener);
 }

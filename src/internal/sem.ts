@@ -16,6 +16,9 @@ import { registry } from './registry.js';
 import { isThenable } from './settled.js';
 import { Waiter } from './waiter.js';
 
+// A module-local binding: read on every operation, it is cheaper than the import's.
+const reg = registry;
+
 /** A queued `acquire` (always a waiter): settled with the owner's lock. */
 export class AcquireWaiter extends Waiter<Lock> {}
 
@@ -95,7 +98,7 @@ export class Permits {
    * waiter object.
    */
   waitRun<T>(op: string, signal: AbortSignal | undefined, weight: number, fn: () => T | PromiseLike<T>): Promise<T> {
-    if (signal === undefined && registry.active === 0) {
+    if (signal === undefined && reg.active === 0) {
       const promise = new Promise<T>(capture);
       this.queue.pushCall(fn, capturedResolve!, capturedReject!, weight);
       capturedResolve = capturedReject = null;

@@ -14,6 +14,9 @@
 import { listen, unlisten } from './abort.js';
 import { registry, track, untrack } from './registry.js';
 
+// A module-local binding: read on every operation, it is cheaper than the import's.
+const reg = registry;
+
 /** The link fields that `WaitQueue` needs; `Waiter` has them, and so may other nodes (select's cases). */
 export interface Linked {
   prev: Linked | null;
@@ -70,7 +73,7 @@ export class Waiter<T = void> implements Linked, EventListenerObject {
     captured.resolve = captured.reject = noop; // keep no settled promise alive
     if (signal !== undefined) listen(signal, this, op);
     // Keyed by the promise: the waiter itself is already the key of its listener entry.
-    if (registry.active !== 0) track(this.promise, 'waiter', op);
+    if (reg.active !== 0) track(this.promise, 'waiter', op);
   }
 
   /** True once settled, by `settle`, `fail` or an abort. */
@@ -106,7 +109,7 @@ export class Waiter<T = void> implements Linked, EventListenerObject {
   #cleanup(): void {
     this.#settled = true;
     if (this.signal !== undefined) unlisten(this.signal, this);
-    if (registry.active !== 0) untrack(this.promise);
+    if (reg.active !== 0) untrack(this.promise);
   }
 }
 
