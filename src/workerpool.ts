@@ -7,8 +7,9 @@
  */
 import { listen, signalOf, unlisten } from './internal/abort.js';
 import { WeftError } from './internal/errors.js';
-import { Engine, Feeder, type Host, MAP, type Mode, SETTLED } from './internal/flowmap.js';
+import { Engine, MAP, type Mode, SETTLED } from './internal/flowmap.js';
 import { checkSource, isSyncSource, openSource } from './internal/flowsource.js';
+import { Feeder, type Host } from './internal/poolhost.js';
 import { isThenable } from './internal/settled.js';
 import { checkFn, checkInt, checkOpts, show } from './internal/validate.js';
 import { type Linked, Waiter, WaitQueue } from './internal/waiter.js';
@@ -258,7 +259,7 @@ export class WorkerPool<T, R> {
       },
       detach: (e) => {
         this.#queue.remove(e.link);
-        this.#engines.delete(e);
+        this.#engines.delete(e as Engine<any, any>);
       },
       shouldYield: (slot, e) =>
         this.#paused ||

@@ -17,49 +17,25 @@
  * the terminal operations): a sink takes each result synchronously when it
  * is ready, so a drained flow costs no promise per result at all.
  *
- * Under a `WorkerPool` (a `Host`), each loop holds a worker slot of the
- * pool; the engine waits for slots in the pool's queue like a job, and a
- * loop gives its slot back when a queued job is waiting or the window is
- * full, so map and submit share the workers fairly.
+ * Under a `WorkerPool` (a `Host`, `poolhost.ts`), each loop holds a worker
+ * slot of the pool; the engine waits for slots in the pool's queue like a
+ * job, and a loop gives its slot back when a queued job is waiting or the
+ * window is full, so map and submit share the workers fairly.
+ *
+ * The window itself (ordered places, ready results) is `Results` in
+ * `flowwindow.ts`, which the engine extends.
  */
 import { closeUpstream, StageCtl, stopped, type Upstream } from './flowsource.js';
-import { Ring } from './ring.js';
+import { EMPTY, Results } from './flowwindow.js';
+import { Feeder, type Host, type Mapper } from './poolhost.js';
 import { DONE, isThenable, RESOLVED } from './settled.js';
-import { type Linked, Waiter, WaitQueue } from './waiter.js';
+import { Waiter, WaitQueue } from './waiter.js';
 
 /** Output modes: the function's result, the input when the result is truthy, or a `Settled` record. */
 export const MAP = 0;
 export const FILTER = 1;
 export const SETTLED = 2;
 export type Mode = typeof MAP | typeof FILTER | typeof SETTLED;
-
-/** What a `WorkerPool` offers a map: worker slots and the job function. */
-export interface Host {
-  /** The window size: the pool's concurrency now. */
-  readonly concurrency: number;
-  /** A free slot for `e`, or -1 (nothing free, paused, or others queued first). */
-  take(e: Engine<any, any>): number;
-  /** Queues `e` for a slot; the host calls `e.grant(slot)` when one frees. */
-  request(e: Engine<any, any>): void;
-  /** Takes `e` out of the queue. */
-  unqueue(e: Engine<any, any>): void;
-  /** Takes `e` out of the queue and forgets it: it is over. */
-  detach(e: Engine<any, any>): void;
-  /** True when the loop holding `slot` should give it back (queued jobs, resize, pause). */
-  shouldYield(slot: number, e: Engine<any, any>): boolean;
-  release(slot: number): void;
-  /** The work function; a map's loop calls it with its slot's `ctx`. */
-  readonly work: (item: any, ctx: { signal: AbortSignal; worker: number }) => unknown;
-  record(ok: boolean): void;
-}
-
-/** What `Engine.#take` returns when no result is ready. */
-const EMPTY: unique symbol = Symbol('empty');
-
-// States of an ordered window's cell: running (or free), done and kept, done and dropped.
-const PENDING = 0;
-const KEEP = 1;
-const DROP = 2;
 
 // One module-level executor hands the resolver of the parking promise over (no closure per park).
 let captured: () => void = noop;
@@ -82,16 +58,8 @@ class Worker {
   inline = 0; // items in a row that finished without an await
 }
 
-/** The node by which an engine waits in a host's queue for a slot. */
-export class Feeder implements Linked {
-  prev: Linked | null = null;
-  next: Linked | null = null;
-  queue: WaitQueue<any> | null = null;
-  constructor(readonly engine: Engine<any, any>) {}
-}
-
 /** One run of a mapping stage over one upstream; an AsyncIterator of its results. */
-export class Engine<T, U> implements AsyncIterableIterator<U> {
+export class Engine<T, U> extends Results implements AsyncIterableIterator<U>, Mapper {
   /** This engine's place in a host's queue. */
   readonly link: Feeder = new Feeder(this);
 
@@ -102,13 +70,11 @@ export class Engine<T, U> implements AsyncIterableIterator<U> {
   readonly #concurrency: number;
   #window: number;
   readonly #mode: Mode;
-  readonly #ordered: boolean;
   readonly #outer: AbortSignal | undefined;
   readonly #ctl: StageCtl;
   readonly #op: string;
 
   #loops = 0;
-  #live = 0; // pulled and not yet taken by the consumer (or dropped)
   #pulling = false;
   #sourceDone = false;
   #stopped = false;
@@ -118,12 +84,6 @@ export class Engine<T, U> implements AsyncIterableIterator<U> {
   #granted = -1;
   #error: unknown = undefined;
   #hasError = false;
-  // Ordered window: the cell of item number `seq` is `seq & mask`; items `#head` to `#seq - 1` are in it.
-  #cells: unknown[] = [];
-  #states: Uint8Array = new Uint8Array(0);
-  #head = 0;
-  #seq = 0;
-  readonly #ready: Ring<unknown> | null;
   readonly #consumers = new WaitQueue<Waiter<IteratorResult<U>>>();
   #sink: ((value: U) => void) | null = null;
   #sinkWaiter: Waiter<void> | null = null;
@@ -148,18 +108,17 @@ export class Engine<T, U> implements AsyncIterableIterator<U> {
       op: string;
     },
   ) {
+    const window = opts.host === undefined ? (opts.window ?? 2 * opts.concurrency) : 2 * opts.host.concurrency;
+    super(opts.ordered, window);
     this.#up = up;
     this.#sync = sync;
     this.#fn = fn;
     this.#host = opts.host ?? null;
     this.#concurrency = opts.concurrency;
-    this.#window = opts.host === undefined ? (opts.window ?? 2 * opts.concurrency) : 2 * opts.host.concurrency;
+    this.#window = window;
     this.#mode = opts.mode;
-    this.#ordered = opts.ordered;
     this.#outer = opts.outer;
     this.#op = opts.op;
-    if (opts.ordered) this.#grow();
-    this.#ready = opts.ordered ? null : new Ring<unknown>();
     this.#ctl = new StageCtl(opts.outer, (reason) => this.#stop(reason, true));
     // The flow's signal was aborted already: the first next() rejects.
     if (this.#ctl.signal.aborted) this.#stop(this.#ctl.signal.reason, true);
@@ -185,7 +144,7 @@ export class Engine<T, U> implements AsyncIterableIterator<U> {
     // Parked loops come back when there is room: no new one meanwhile.
     if (this.#parked !== 0) return;
     const host = this.#host;
-    while (!this.#stopped && !this.#sourceDone && !this.#pulling && this.#live < this.#window) {
+    while (!this.#stopped && !this.#sourceDone && !this.#pulling && this.live < this.#window) {
       let slot = 0;
       if (host === null) {
         if (this.#loops >= this.#concurrency) return;
@@ -246,7 +205,7 @@ export class Engine<T, U> implements AsyncIterableIterator<U> {
    */
   #wake(force: boolean): void {
     const parked = this.#parked;
-    if (parked === 0 || (!force && this.#window - this.#live < Math.min(parked, this.#window))) return;
+    if (parked === 0 || (!force && this.#window - this.live < Math.min(parked, this.#window))) return;
     this.#parked = 0;
     this.#parking = null;
     const unpark = this.#unpark;
@@ -322,7 +281,7 @@ export class Engine<T, U> implements AsyncIterableIterator<U> {
   /** A synchronous source: pulls the next item and starts the work on it; its result or promise, PARK or STOP. */
   #begin(w: Worker): unknown {
     if (this.#stopped || this.#sourceDone) return STOP;
-    if (this.#live >= this.#window) return this.#parkWorker(w);
+    if (this.live >= this.#window) return this.#parkWorker(w);
     if (w.slot < 0 && !this.#retake(w)) return STOP;
     let r: IteratorResult<T>;
     try {
@@ -337,7 +296,7 @@ export class Engine<T, U> implements AsyncIterableIterator<U> {
   /** An async source: the promise of the next item, PARK or STOP (another loop is pulling). */
   #pull(w: Worker): Promise<IteratorResult<T>> | typeof PARK | typeof STOP {
     if (this.#stopped || this.#sourceDone) return STOP;
-    if (this.#live >= this.#window) return this.#parkWorker(w);
+    if (this.live >= this.#window) return this.#parkWorker(w);
     if (this.#pulling || (w.slot < 0 && !this.#retake(w))) return STOP;
     this.#pulling = true;
     try {
@@ -376,11 +335,7 @@ export class Engine<T, U> implements AsyncIterableIterator<U> {
     }
     const item = r.value;
     w.item = item;
-    this.#live++;
-    if (this.#ordered) {
-      if (this.#seq - this.#head >= this.#states.length) this.#grow();
-      w.seq = this.#seq++;
-    }
+    w.seq = this.add(this.#window);
     // An async source: let another loop fetch the next item while this one works.
     if (!this.#sync) this.#spawn();
     w.ok = true;
@@ -424,24 +379,9 @@ export class Engine<T, U> implements AsyncIterableIterator<U> {
     this.#settleIfDone();
   }
 
-  /** Makes the ordered window hold at least `#window` items (more when a pool grew). */
-  #grow(): void {
-    let size = 4;
-    while (size < this.#window || size <= this.#seq - this.#head) size <<= 1;
-    const cells: unknown[] = new Array(size).fill(undefined);
-    const states = new Uint8Array(size);
-    const oldMask = this.#states.length - 1;
-    for (let s = this.#head; s < this.#seq; s++) {
-      cells[s & (size - 1)] = this.#cells[s & oldMask];
-      states[s & (size - 1)] = this.#states[s & oldMask]!;
-    }
-    this.#cells = cells;
-    this.#states = states;
-  }
-
   #deliver(seq: number, item: T, ok: boolean, v: unknown): void {
     if (this.#stopped) {
-      this.#live--;
+      this.live--;
       return;
     }
     let keep = true;
@@ -449,37 +389,19 @@ export class Engine<T, U> implements AsyncIterableIterator<U> {
     if (this.#mode === SETTLED) {
       value = ok ? { ok: true, job: item, value: v } : { ok: false, job: item, error: v };
     } else if (!ok) {
-      this.#live--;
+      this.live--;
       this.#stop(v, true);
       return;
     } else if (this.#mode === FILTER) {
       keep = !!v;
       value = item;
     }
-    if (this.#ordered) {
-      // The head of the window goes straight to a waiting consumer; others wait their turn.
-      if (seq === this.#head && (!keep || this.#emit(value))) {
-        this.#head++;
-        this.#live--;
-        this.#flush();
-      } else {
-        const i = seq & (this.#states.length - 1);
-        this.#cells[i] = value;
-        this.#states[i] = keep ? KEEP : DROP;
-      }
-      return;
-    }
-    if (!keep) this.#live--;
-    else if (this.#emit(value)) this.#live--;
-    else {
-      this.#ready!.push(value);
-      return;
-    }
+    this.finish(seq, value, keep);
     this.#wake(false);
   }
 
   /** Hands `value` to the sink or a waiting consumer; false when nobody takes it now. */
-  #emit(value: unknown): boolean {
+  protected emit(value: unknown): boolean {
     if (this.#sink !== null) {
       this.#sink(value as U);
       return true;
@@ -488,45 +410,6 @@ export class Engine<T, U> implements AsyncIterableIterator<U> {
     if (w === null) return false;
     w.settle({ value: value as U, done: false });
     return true;
-  }
-
-  /** Ordered: hands finished items at the head of the window to the consumer while it takes them. */
-  #flush(): void {
-    const mask = this.#states.length - 1;
-    const cells = this.#cells;
-    const states = this.#states;
-    while (this.#head < this.#seq) {
-      const i = this.#head & mask;
-      const state = states[i];
-      if (state === PENDING || (state === KEEP && !this.#emit(cells[i]))) break;
-      cells[i] = undefined;
-      states[i] = PENDING;
-      this.#head++;
-      this.#live--;
-    }
-    this.#wake(false);
-  }
-
-  /** A result ready now, or EMPTY. */
-  #take(): U | typeof EMPTY {
-    if (!this.#ordered) {
-      if (this.#ready!.length === 0) return EMPTY;
-      this.#live--;
-      return this.#ready!.shift() as U;
-    }
-    const mask = this.#states.length - 1;
-    while (this.#head < this.#seq) {
-      const i = this.#head & mask;
-      const state = this.#states[i];
-      if (state === PENDING) break;
-      const value = this.#cells[i];
-      this.#cells[i] = undefined;
-      this.#states[i] = PENDING;
-      this.#head++;
-      this.#live--;
-      if (state === KEEP) return value as U;
-    }
-    return EMPTY;
   }
 
   /** Starts more loops if there is room now (the host's concurrency grew, or it resumed). */
@@ -545,7 +428,7 @@ export class Engine<T, U> implements AsyncIterableIterator<U> {
 
   next(): Promise<IteratorResult<U>> {
     if (!this.#started) this.#start();
-    const v = this.#take();
+    const v = this.take() as U | typeof EMPTY;
     if (v !== EMPTY) {
       this.#wake(false);
       this.#spawn();
@@ -622,11 +505,7 @@ export class Engine<T, U> implements AsyncIterableIterator<U> {
     }
     // A consumer break (no reason): the stage's functions see the usual AbortError.
     this.#ctl.stop(surface ? reason : stopped());
-    if (this.#ordered) {
-      this.#cells.fill(undefined);
-      this.#states.fill(PENDING);
-      this.#head = this.#seq;
-    } else this.#ready!.clear();
+    this.clear();
     this.#queued = false;
     this.#host?.detach(this);
     closeUpstream(this.#up);
@@ -639,7 +518,7 @@ export class Engine<T, U> implements AsyncIterableIterator<U> {
   }
 
   #settleIfDone(): void {
-    if (this.#ended || this.#stopped || !this.#sourceDone || this.#live !== 0) return;
+    if (this.#ended || this.#stopped || !this.#sourceDone || this.live !== 0) return;
     this.#ended = true;
     this.#ctl.end();
     this.#host?.detach(this);
