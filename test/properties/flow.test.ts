@@ -52,6 +52,63 @@ describe('Flow properties', () => {
     );
   });
 
+  it('map consumed by for await at its own pace yields what toArray does, within its concurrency and window', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 30 }), fc.integer({ min: 0, max: 30 })), { maxLength: 40 }),
+        fc.integer({ min: 1, max: 6 }),
+        fc.boolean(),
+        fc.boolean(),
+        async (steps, concurrency, ordered, viaPool) => {
+          const clock = new TestClock();
+          const sleep = (ms: number) => new Promise<void>((r) => clock.setTimeout(r, ms));
+          let active = 0;
+          let max = 0;
+          let pulled = 0;
+          const calls = new Array<number>(steps.length).fill(0);
+          const work = async (i: number) => {
+            calls[i]!++;
+            active++;
+            max = Math.max(max, active);
+            await sleep(steps[i]![0]);
+            active--;
+            return i;
+          };
+          function* source() {
+            for (let i = 0; i < steps.length; i++) {
+              pulled++;
+              yield i;
+            }
+          }
+          const pool = viaPool ? new WorkerPool(work, { concurrency }) : null;
+          const results =
+            pool === null ? flow(source()).map(work, { concurrency, ordered }) : pool.map(source(), { ordered });
+          const consume = async () => {
+            const out: number[] = [];
+            let ahead = 0;
+            for await (const i of results) {
+              out.push(i);
+              ahead = Math.max(ahead, pulled - out.length);
+              // The consumer takes its time: results pile up and the loops wait for room.
+              await sleep(steps[i]![1]);
+            }
+            return { out, ahead };
+          };
+          const run = consume();
+          await clock.runAll();
+          const { out, ahead } = await run;
+          const want = steps.map((_, i) => i);
+          expect(ordered ? out : [...out].sort((a, b) => a - b)).toEqual(want);
+          expect(max).toBeLessThanOrEqual(concurrency);
+          expect(ahead).toBeLessThanOrEqual(2 * concurrency);
+          expect(calls.every((n) => n === 1)).toBe(true);
+          await pool?.close();
+        },
+      ),
+      { numRuns: 80 },
+    );
+  });
+
   it('filter, take and drop agree with their array counterparts', async () => {
     await fc.assert(
       fc.asyncProperty(
