@@ -453,7 +453,7 @@ export class Engine<T, U> extends Results implements AsyncIterableIterator<U>, M
    * Runs the stage to its end, handing each result to `each` (which must not
    * throw) as soon as it is ready, in order when ordered: the terminal
    * operations' consumer. Resolves at the end; rejects as `next()` would.
-   * Instead of iterating, not as well.
+   * Called once, on a fresh engine, and never mixed with `next()`.
    */
   run(each: (value: U) => void): Promise<void> {
     const w = new Waiter<void>(this.#op, undefined);
