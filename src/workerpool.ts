@@ -267,7 +267,8 @@ export class WorkerPool<T, R> {
         slot >= this.#concurrency ||
         this.#queue.length > (e.link.queue === null ? 0 : 1),
       release: (slot) => this.#release(slot),
-      work: this.#work as (item: unknown, ctx: JobContext) => unknown,
+      // Called on the pool, as a submitted job's work is.
+      call: (item, ctx) => this.#work(item as T, ctx),
       record: (ok) => {
         if (ok) this.#completed++;
         else this.#failed++;

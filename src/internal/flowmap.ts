@@ -341,8 +341,7 @@ export class Engine<T, U> extends Results implements AsyncIterableIterator<U>, M
     w.ok = true;
     try {
       if (this.#host === null) return this.#fn!(item, this.#ctl.signal);
-      const work = this.#host.work;
-      return work(item, w.ctx!);
+      return this.#host.call(item, w.ctx!);
     } catch (err) {
       w.ok = false;
       return err;

@@ -36,7 +36,7 @@ export interface Host {
   /** True when the loop holding `slot` should give it back (queued jobs, resize, pause). */
   shouldYield(slot: number, e: Mapper): boolean;
   release(slot: number): void;
-  /** The work function; a map's loop calls it with its slot's `ctx`. */
-  readonly work: (item: any, ctx: { signal: AbortSignal; worker: number }) => unknown;
+  /** Runs the work function on `item`; a map's loop passes its slot's `ctx`. */
+  call(item: unknown, ctx: { signal: AbortSignal; worker: number }): unknown;
   record(ok: boolean): void;
 }
