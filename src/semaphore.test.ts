@@ -338,6 +338,54 @@ describe('Semaphore', () => {
     expect(sem.available).toBe(1);
   });
 
+  it.each([
+    ['without a signal', false],
+    ['with a signal', true],
+  ])(
+    'queued runs %s end as their fn does: value, promise, thenable, throw or rejection, in turn',
+    async (_name, withSignal) => {
+      const sem = new Semaphore(1);
+      const held = await sem.acquire();
+      const signal = withSignal ? new AbortController().signal : undefined;
+      const started: number[] = [];
+      const fns: (() => unknown)[] = [
+        () => 'plain',
+        () => Promise.resolve('promise'),
+        () => ({ then: (ok: (v: string) => void) => ok('thenable') }),
+        () => {
+          throw new Error('thrown');
+        },
+        () => Promise.reject(new Error('rejected')),
+        () => 'after',
+      ];
+      const runs = fns.map((fn, i) =>
+        sem.run(
+          () => {
+            started.push(i);
+            // One at a time: the permit of the run before has come back.
+            expect(sem.available).toBe(0);
+            return fn();
+          },
+          { signal },
+        ),
+      );
+      expect(sem.waiting).toBe(6);
+      held.release();
+      const out = await Promise.allSettled(runs);
+      expect(out.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message))).toEqual([
+        'plain',
+        'promise',
+        'thenable',
+        'thrown',
+        'rejected',
+        'after',
+      ]);
+      expect(started).toEqual([0, 1, 2, 3, 4, 5]);
+      expect(sem.available).toBe(1);
+      expect(sem.waiting).toBe(0);
+    },
+  );
+
   it('1000 concurrent callers each hold a permit of 10 in turn and leave nothing behind', async () => {
     using leaks = trackLeaks();
     const sem = new Semaphore(10);

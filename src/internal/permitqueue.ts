@@ -21,8 +21,12 @@ import type { Linked, Waiter, WaiterHome } from './waiter.js';
 const STRIDE = 4;
 /** Removed entries tolerated before compaction is considered. */
 const COMPACT_MIN = 64;
-/** A ring of at least this many entries is replaced by a small one when it empties. */
-const SHRINK_FROM = 4096;
+/**
+ * A ring of more than this many entries (2 MiB of slots) is replaced by a
+ * small one when it empties. Smaller ones are kept: giving back and growing
+ * again a ring that bursts of thousands fill each time costs more than it saves.
+ */
+const SHRINK_ABOVE = 65_536;
 
 export class PermitQueue implements WaiterHome {
   #slots: unknown[];
@@ -117,7 +121,7 @@ export class PermitQueue implements WaiterHome {
     this.#held--;
     this.length--;
     // After a burst, give the large ring back.
-    if (this.#held === 0 && this.#mask >= SHRINK_FROM) {
+    if (this.#held === 0 && this.#mask >= SHRINK_ABOVE) {
       this.#slots = new Array(16 * STRIDE);
       this.#mask = 15;
       this.#first = 0;

@@ -48,6 +48,8 @@ export class Permits {
   readonly makeLock: (weight: number) => Lock;
   /** Set while `wake` runs: a release from inside a granted function must not start a second loop. */
   #waking = false;
+  /** Runners with no run, ready for the next granted one. */
+  readonly #runners: Runner[] = [];
   // Release handlers of weight 1 (every Mutex.run, most Semaphore.run),
   // made once so that a run allocates no closure for them.
   readonly #onValue1 = (value: unknown): unknown => {
@@ -156,8 +158,7 @@ export class Permits {
         q.take();
         this.cur += weight;
         const w = q.waiter;
-        if (w === null) void this.#runner(q.fn!, q.resolve!, q.reject!, weight, null);
-        else if (w instanceof RunWaiter) void this.#runner(w.fn, null, null, weight, w);
+        if (w === null || w instanceof RunWaiter) this.#startTaken(weight, w);
         else w.settle(this.makeLock(weight));
         q.clearTaken();
       }
@@ -166,57 +167,129 @@ export class Permits {
     }
   }
 
-  // Runs a granted run, then goes on with the next queued run that fits,
-  // and the next: a chain of runs costs one async frame, not a closure
-  // pair and a derived promise per run. Plain values and synchronous throws
-  // go round the loop without awaiting: no recursion however many such
-  // runs are queued. A run is either a waiter `w` or, when `w` is null,
-  // `fn` with the resolvers of its promise.
-  async #runner(
-    fn: () => unknown,
-    resolve: ((value: unknown) => void) | null,
-    reject: ((reason: unknown) => void) | null,
-    weight: number,
-    w: RunWaiter<any> | null,
-  ): Promise<void> {
+  /** Starts a granted run, taken by `take` into the queue's fields, on a runner. */
+  #startTaken(weight: number, w: RunWaiter<any> | null): void {
+    const q = this.queue;
+    const r = this.#runners.pop() ?? new Runner(this);
+    r.weight = weight;
+    r.w = w;
+    if (w === null) {
+      r.fn = q.fn;
+      r.resolve = q.resolve;
+      r.reject = q.reject;
+    } else r.fn = w.fn;
+    this.#start(r);
+  }
+
+  /**
+   * Calls the runner's function. A promise (or thenable) result is followed
+   * by the runner's own handlers, made once per runner; a plain value or a
+   * synchronous throw settles the run at once and the loop goes on with the
+   * next queued run that fits: no recursion however many such runs wait.
+   */
+  #start(r: Runner): void {
     const q = this.queue;
     for (;;) {
       // The signal governs the wait only: once `fn` runs, the run ends with
       // `fn`'s outcome (and the permits are held until then).
+      const w = r.w;
       if (w !== null && w.signal !== undefined) unlisten(w.signal, w);
+      let result: unknown;
       try {
-        const result = fn();
-        // Taken straight from the queue below, this run may have left
-        // waiters at the head that fit as well: they start after it.
-        if (q.length !== 0 && this.size - this.cur >= q.headWeight()) this.wake();
-        const value = isThenable(result) ? await result : result;
-        if (w === null) resolve!(value);
-        else w.settle(value);
+        result = r.fn!();
       } catch (err) {
-        if (w === null) reject!(err);
-        else w.fail(err);
-      }
-      this.cur -= weight;
-      if (q.length === 0) return;
-      const next = q.headWeight();
-      if (this.size - this.cur < next || !isRun(q.head)) {
-        this.wake();
+        r.settle(err, false);
+        if (this.next(r)) continue;
         return;
       }
-      q.take();
-      this.cur += next;
-      weight = next;
-      w = q.waiter as RunWaiter<any> | null;
-      if (w === null) {
-        fn = q.fn!;
-        resolve = q.resolve;
-        reject = q.reject;
-      } else {
-        fn = w.fn;
-        resolve = reject = null;
+      // Taken straight from the queue by `next`, this run may have left
+      // waiters at the head that fit as well: they start after it.
+      if (q.length !== 0 && this.size - this.cur >= q.headWeight()) this.wake();
+      if (result instanceof Promise) {
+        result.then(r.onValue, r.onError);
+        return;
       }
-      q.clearTaken();
+      if (isThenable(result)) {
+        Promise.resolve(result).then(r.onValue, r.onError);
+        return;
+      }
+      r.settle(result, true);
+      if (!this.next(r)) return;
     }
+  }
+
+  /** A runner's run settled: it goes on with the next queued run that fits, if any. */
+  finish(r: Runner, value: unknown, ok: boolean): void {
+    r.settle(value, ok);
+    if (this.next(r)) this.#start(r);
+  }
+
+  /**
+   * Gives back the permits of `r`'s run, then takes the next queued run
+   * into `r` if it is a run and fits (true); otherwise lets `r` go and
+   * serves the queue (false).
+   */
+  next(r: Runner): boolean {
+    this.cur -= r.weight;
+    const q = this.queue;
+    if (q.length !== 0) {
+      const weight = q.headWeight();
+      if (this.size - this.cur >= weight && isRun(q.head)) {
+        q.take();
+        this.cur += weight;
+        r.weight = weight;
+        const w = q.waiter as RunWaiter<any> | null;
+        r.w = w;
+        if (w === null) {
+          r.fn = q.fn;
+          r.resolve = q.resolve;
+          r.reject = q.reject;
+        } else {
+          r.fn = w.fn;
+          r.resolve = r.reject = null;
+        }
+        q.clearTaken();
+        return true;
+      }
+    }
+    r.fn = r.resolve = r.reject = r.w = null;
+    if (this.#runners.length < MAX_IDLE_RUNNERS) this.#runners.push(r);
+    if (q.length !== 0) this.wake();
+    return false;
+  }
+}
+
+/** Runners kept for reuse; more are made when more runs are in flight at once. */
+const MAX_IDLE_RUNNERS = 256;
+
+/**
+ * Carries granted runs one after another: the run in flight (a waiter `w`,
+ * or when `w` is null, `fn` and the resolvers of its promise) and the
+ * handlers that its promise settles through, made once per runner rather
+ * than once per run.
+ */
+class Runner {
+  fn: (() => unknown) | null = null;
+  resolve: ((value: unknown) => void) | null = null;
+  reject: ((reason: unknown) => void) | null = null;
+  weight = 0;
+  w: RunWaiter<any> | null = null;
+  readonly onValue: (value: unknown) => void;
+  readonly onError: (err: unknown) => void;
+
+  constructor(permits: Permits) {
+    this.onValue = (value) => permits.finish(this, value, true);
+    this.onError = (err) => permits.finish(this, err, false);
+  }
+
+  /** Settles the run in flight with its outcome. */
+  settle(value: unknown, ok: boolean): void {
+    const w = this.w;
+    if (w !== null) {
+      if (ok) w.settle(value);
+      else w.fail(value);
+    } else if (ok) this.resolve!(value);
+    else this.reject!(value);
   }
 }
 
