@@ -351,7 +351,15 @@ describe('Semaphore', () => {
       const fns: (() => unknown)[] = [
         () => 'plain',
         () => Promise.resolve('promise'),
-        () => ({ then: (ok: (v: string) => void) => ok('thenable') }),
+        // Settles a few microtasks later: the next run must wait for it.
+        () => ({
+          then: (ok: (v: string) => void) => {
+            void flush().then(() => {
+              started.push(-2);
+              ok('thenable');
+            });
+          },
+        }),
         () => {
           throw new Error('thrown');
         },
@@ -380,7 +388,7 @@ describe('Semaphore', () => {
         'rejected',
         'after',
       ]);
-      expect(started).toEqual([0, 1, 2, 3, 4, 5]);
+      expect(started).toEqual([0, 1, 2, -2, 3, 4, 5]);
       expect(sem.available).toBe(1);
       expect(sem.waiting).toBe(0);
     },
