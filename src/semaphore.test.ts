@@ -353,6 +353,7 @@ describe('Semaphore', () => {
         () => Promise.resolve('promise'),
         // Settles a few microtasks later: the next run must wait for it.
         () => ({
+          // biome-ignore lint/suspicious/noThenProperty: the test needs a thenable that is not a promise
           then: (ok: (v: string) => void) => {
             void flush().then(() => {
               started.push(-2);
