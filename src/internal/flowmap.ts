@@ -28,7 +28,7 @@
 import { closeUpstream, StageCtl, stopped, type Upstream } from './flowsource.js';
 import { EMPTY, Results } from './flowwindow.js';
 import { Feeder, type Host, type Mapper } from './poolhost.js';
-import { DONE, isThenable, RESOLVED } from './settled.js';
+import { capture, captured, DONE, forgetCaptured, isThenable, noop, RESOLVED } from './settled.js';
 import { Waiter, WaitQueue } from './waiter.js';
 
 /** Output modes: the function's result, the input when the result is truthy, or a `Settled` record. */
@@ -36,13 +36,6 @@ export const MAP = 0;
 export const FILTER = 1;
 export const SETTLED = 2;
 export type Mode = typeof MAP | typeof FILTER | typeof SETTLED;
-
-// One module-level executor hands the resolver of the parking promise over (no closure per park).
-let captured: () => void = noop;
-function noop(): void {}
-function capture(resolve: () => void): void {
-  captured = resolve;
-}
 
 /** What `#pull` and `#call` return to end a loop, or to park it until the consumer makes room. */
 const STOP: unique symbol = Symbol('stop');
@@ -187,8 +180,8 @@ export class Engine<T, U> extends Results implements AsyncIterableIterator<U>, M
     this.#parked++;
     if (this.#parking === null) {
       this.#parking = new Promise<void>(capture);
-      this.#unpark = captured;
-      captured = noop;
+      this.#unpark = captured.resolve as () => void;
+      forgetCaptured();
     }
     return this.#parking;
   }

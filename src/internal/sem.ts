@@ -13,7 +13,7 @@ import type { Lock } from '../lock.js';
 import { unlisten } from './abort.js';
 import { PermitQueue } from './permitqueue.js';
 import { registry } from './registry.js';
-import { isThenable } from './settled.js';
+import { capture, captured, forgetCaptured, isThenable } from './settled.js';
 import { Waiter } from './waiter.js';
 
 // A module-local binding: read on every operation, it is cheaper than the import's.
@@ -29,15 +29,6 @@ export class RunWaiter<T = unknown> extends Waiter<T> {
     super(op, signal);
     this.fn = fn;
   }
-}
-
-// The promise executor runs synchronously inside `new Promise`: one
-// module-level function hands the resolvers over, no closure per call.
-let capturedResolve: ((value: any) => void) | null = null;
-let capturedReject: ((reason: unknown) => void) | null = null;
-function capture(resolve: (value: any) => void, reject: (reason: unknown) => void): void {
-  capturedResolve = resolve;
-  capturedReject = reject;
 }
 
 export class Permits {
@@ -102,8 +93,8 @@ export class Permits {
   waitRun<T>(op: string, signal: AbortSignal | undefined, weight: number, fn: () => T | PromiseLike<T>): Promise<T> {
     if (signal === undefined && reg.active === 0) {
       const promise = new Promise<T>(capture);
-      this.queue.pushCall(fn, capturedResolve!, capturedReject!, weight);
-      capturedResolve = capturedReject = null;
+      this.queue.pushCall(fn, captured.resolve, captured.reject, weight);
+      forgetCaptured();
       return promise;
     }
     const w = new RunWaiter<T>(op, signal, fn);
@@ -158,7 +149,7 @@ export class Permits {
         q.take();
         this.cur += weight;
         const w = q.waiter;
-        if (w === null || w instanceof RunWaiter) this.#startTaken(weight, w);
+        if (w === null || w instanceof RunWaiter) this.#startTaken(weight);
         else w.settle(this.makeLock(weight));
         q.clearTaken();
       }
@@ -168,16 +159,9 @@ export class Permits {
   }
 
   /** Starts a granted run, taken by `take` into the queue's fields, on a runner. */
-  #startTaken(weight: number, w: RunWaiter<any> | null): void {
-    const q = this.queue;
+  #startTaken(weight: number): void {
     const r = this.#runners.pop() ?? new Runner(this);
-    r.weight = weight;
-    r.w = w;
-    if (w === null) {
-      r.fn = q.fn;
-      r.resolve = q.resolve;
-      r.reject = q.reject;
-    } else r.fn = w.fn;
+    r.load(this.queue, weight);
     this.#start(r);
   }
 
@@ -237,17 +221,7 @@ export class Permits {
       if (this.size - this.cur >= weight && isRun(q.head)) {
         q.take();
         this.cur += weight;
-        r.weight = weight;
-        const w = q.waiter as RunWaiter<any> | null;
-        r.w = w;
-        if (w === null) {
-          r.fn = q.fn;
-          r.resolve = q.resolve;
-          r.reject = q.reject;
-        } else {
-          r.fn = w.fn;
-          r.resolve = r.reject = null;
-        }
+        r.load(q, weight);
         q.clearTaken();
         return true;
       }
@@ -280,6 +254,21 @@ class Runner {
   constructor(permits: Permits) {
     this.onValue = (value) => permits.finish(this, value, true);
     this.onError = (err) => permits.finish(this, err, false);
+  }
+
+  /** Takes on the run that `take` just took from `q` (a bare call, or a `RunWaiter`). */
+  load(q: PermitQueue, weight: number): void {
+    this.weight = weight;
+    const w = q.waiter as RunWaiter<any> | null;
+    this.w = w;
+    if (w === null) {
+      this.fn = q.fn;
+      this.resolve = q.resolve;
+      this.reject = q.reject;
+    } else {
+      this.fn = w.fn;
+      this.resolve = this.reject = null;
+    }
   }
 
   /** Settles the run in flight with its outcome. */

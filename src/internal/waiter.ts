@@ -13,6 +13,7 @@
  */
 import { listen, unlisten } from './abort.js';
 import { registry, track, untrack } from './registry.js';
+import { capture, captured, forgetCaptured } from './settled.js';
 
 // A module-local binding: read on every operation, it is cheaper than the import's.
 const reg = registry;
@@ -33,19 +34,6 @@ export interface WaiterHome {
   remove(node: Linked): boolean;
   /** Called after an aborted waiter left; `wasHead` tells whether it was first. */
   readonly onAbort: ((waiter: any, wasHead: boolean) => void) | undefined;
-}
-
-// The promise executor runs synchronously inside `new Promise`, so one
-// module-level function can hand the resolvers over through a scratch object:
-// no closure (and no closure context) per waiter.
-const noop = (): void => {};
-const captured: { resolve: (value: unknown) => void; reject: (reason: unknown) => void } = {
-  resolve: noop,
-  reject: noop,
-};
-function capture(resolve: (value: any) => void, reject: (reason: unknown) => void): void {
-  captured.resolve = resolve;
-  captured.reject = reject;
 }
 
 /** One blocked operation. Subclasses add what the operation carries (a value, a weight). */
@@ -70,7 +58,7 @@ export class Waiter<T = void> implements Linked, EventListenerObject {
     this.promise = new Promise<T>(capture);
     this.#resolve = captured.resolve as (value: T) => void;
     this.#reject = captured.reject;
-    captured.resolve = captured.reject = noop; // keep no settled promise alive
+    forgetCaptured();
     if (signal !== undefined) listen(signal, this, op);
     // Keyed by the promise: the waiter itself is already the key of its listener entry.
     if (reg.active !== 0) track(this.promise, 'waiter', op);
