@@ -154,6 +154,10 @@ export class Engine<T, U> extends Results implements AsyncIterableIterator<U>, M
         }
       }
       this.#loops++;
+      if (host === null && this.#sync) {
+        this.#loopFree();
+        continue;
+      }
       const w = this.#workers.pop() ?? new Worker();
       w.slot = slot;
       w.ctx = host === null ? null : this.ctx(slot);
@@ -206,9 +210,64 @@ export class Engine<T, U> extends Results implements AsyncIterableIterator<U>, M
     unpark();
   }
 
-  // A loop's await keeps only `this`, its worker and the result alive, and
-  // the steps around it are plain methods: a smaller frame to suspend and
-  // resume per item than one function holding every local.
+  /**
+   * The loop of a stage that no pool hosts, over a synchronous source: the
+   * common case, written out as one function (a `map` result is handed
+   * over without a call) so that it costs little more than the
+   * hand-written `for (;;) await fn(it.next().value)`.
+   */
+  async #loopFree(): Promise<void> {
+    const up = this.#up as Iterator<T>;
+    let inline = 0; // items in a row that finished without an await
+    for (;;) {
+      if (this.#stopped || this.#sourceDone) break;
+      if (this.live >= this.#window) {
+        inline = 0;
+        await this.#park();
+        continue;
+      }
+      let r: IteratorResult<T>;
+      try {
+        r = up.next();
+      } catch (err) {
+        this.#stop(err, true);
+        break;
+      }
+      if (r.done) {
+        this.#sourceDone = true;
+        break;
+      }
+      const item = r.value;
+      const seq = this.add(this.#window);
+      let ok = true;
+      let v: unknown;
+      try {
+        v = this.#fn!(item, this.#ctl.signal);
+        if (isThenable(v)) {
+          inline = 0;
+          v = await v;
+        } else if (++inline >= this.#window) {
+          // Synchronous work on a synchronous source: let the event loop in now and then.
+          inline = 0;
+          await RESOLVED;
+        }
+      } catch (err) {
+        ok = false;
+        v = err;
+      }
+      if (ok && this.#mode === MAP && !this.#stopped) {
+        this.finish(seq, v, true);
+        if (this.#parked !== 0) this.#wake(false);
+      } else this.#deliver(seq, item, ok, v);
+    }
+    this.#loops--;
+    this.#spawn();
+    this.#settleIfDone();
+  }
+
+  // Under a pool, a loop's await keeps only `this`, its worker and the
+  // result alive, and the steps around it are plain methods: a smaller frame
+  // to suspend and resume per item than one function holding every local.
   async #loop(w: Worker): Promise<void> {
     for (;;) {
       let v = this.#begin(w);
@@ -271,7 +330,7 @@ export class Engine<T, U> extends Results implements AsyncIterableIterator<U>, M
     this.#exit(w);
   }
 
-  /** A synchronous source: pulls the next item and starts the work on it; its result or promise, PARK or STOP. */
+  /** A synchronous source under a pool: pulls the next item and starts the work on it; its result or promise, PARK or STOP. */
   #begin(w: Worker): unknown {
     if (this.#stopped || this.#sourceDone) return STOP;
     if (this.live >= this.#window) return this.#parkWorker(w);
