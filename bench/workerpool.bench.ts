@@ -2,8 +2,9 @@
  * WorkerPool and flow: 1,000,000 trivial async jobs (`async (n) => n`) at
  * concurrency 100 from a lazy source (a generator), every result taken.
  *
- * Contenders: weft's `WorkerPool.map` (results taken with `for await`) and
- * `flow(source).map(fn, { concurrency: 100 }).drain()`; p-map over an
+ * Contenders: weft's `WorkerPool.map`, its results taken with `for await`
+ * or by its `Flow`'s `drain()`, and `flow(source).map(fn, { concurrency:
+ * 100 }).drain()`; p-map over an
  * array made beforehand (p-map needs its input up front; the array is not
  * counted) and its `pMapIterable` over the generator; p-queue (add every
  * job, then `onIdle`, the way it is used); and the floor: 100 async loops
@@ -38,6 +39,12 @@ function* source(n = N): Generator<number> {
 }
 
 const array = Array.from({ length: N }, (_, i) => i);
+
+async function weftPoolDrain(n = N): Promise<void> {
+  const pool = new WorkerPool(job, { concurrency: C });
+  await pool.map(source(n)).drain();
+  await pool.close();
+}
 
 async function weftPoolMap(ordered: boolean, n = N): Promise<void> {
   const pool = new WorkerPool(job, { concurrency: C });
@@ -117,9 +124,10 @@ export default async function (): Promise<void> {
     heavy: true,
     weft: 'weft flow.map().drain()',
     target:
-      'flow within 1.5x of the floor, and >= 4x the fastest peer; WorkerPool.map against the floor with for await',
+      'flow and WorkerPool.map().drain() within 1.5x of the floor, and >= 4x the fastest peer; WorkerPool.map with for await against the floor with for await',
     cases: {
       'weft flow.map().drain()': () => weftFlow(true),
+      'weft WorkerPool.map().drain()': () => weftPoolDrain(),
       'weft WorkerPool.map (for await)': () => weftPoolMap(true),
       'p-map (array)': () => pMap(array, job, { concurrency: C }),
       'p-map pMapIterable': async () => {

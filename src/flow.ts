@@ -11,7 +11,9 @@ import { Engine, FILTER, MAP } from './internal/flowmap.js';
 import {
   checkSource,
   closeUpstream,
+  Derived,
   isSyncSource,
+  type Open,
   openSource,
   type Source,
   SourceIter,
@@ -48,14 +50,6 @@ export interface FlowMapOptions {
   concurrency?: number;
   /** Yield in input order (default true) or as calls complete (false). */
   ordered?: boolean;
-}
-
-/** Opens one iteration of a flow: the upstream iterator and whether it is synchronous. */
-type Open<T> = (outer: AbortSignal | undefined) => [Upstream<T>, boolean];
-
-/** A source that is a stage over another flow (module-private: users pass iterables). */
-class Derived<T> {
-  constructor(readonly open: Open<T>) {}
 }
 
 function checkConcurrency(opts: { concurrency?: number } | undefined, op: string): number {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type JobContext, WorkerPool } from 'weft';
+import { Flow, type JobContext, WorkerPool } from 'weft';
 import { TestClock, trackLeaks } from 'weft/testing';
 import { deferred, flush as tick } from '../test/support.js';
 
@@ -493,5 +493,164 @@ describe('WorkerPool', () => {
     expect(() => pool.map(5 as never)).toThrow(/jobs/);
     expect(() => pool.submit(1, { signal: 'x' as never })).toThrow(TypeError);
     expect(() => pool.close({ drain: 'yes' as never })).toThrow(TypeError);
+  });
+});
+
+describe('WorkerPool.map as a Flow', () => {
+  function* endless(onClose: () => void) {
+    try {
+      for (let i = 0; ; i++) yield i;
+    } finally {
+      onClose();
+    }
+  }
+
+  it('is a Flow whose terminal operations take every result in input order, within the concurrency', async () => {
+    let running = 0;
+    let most = 0;
+    const pool = new WorkerPool(
+      async (n: number) => {
+        running++;
+        most = Math.max(most, running);
+        await tick();
+        running--;
+        return n * 2;
+      },
+      { concurrency: 3 },
+    );
+    const jobs = Array.from({ length: 50 }, (_, i) => i);
+    const mapped = pool.map(jobs);
+    expect(mapped).toBeInstanceOf(Flow);
+    const seen: number[] = [];
+    await mapped.forEach((n) => {
+      seen.push(n);
+    });
+    expect(seen).toEqual(jobs.map((n) => n * 2));
+    expect(await pool.map(jobs, { ordered: false }).count()).toBe(50);
+    expect(await pool.map(jobs).toArray()).toEqual(seen);
+    expect(most).toBe(3);
+    expect(pool.stats).toMatchObject({ running: 0, queued: 0, completed: 150, failed: 0 });
+    const settled = await pool.mapSettled([1, 2]).toArray();
+    expect(settled).toEqual([
+      { ok: true, job: 1, value: 2 },
+      { ok: true, job: 2, value: 4 },
+    ]);
+    await pool.close();
+  });
+
+  it('drain rejects with the first job error, closes the source and leaves nothing behind', async () => {
+    using leaks = trackLeaks();
+    let closed = false;
+    const pool = new WorkerPool(
+      async (n: number) => {
+        if (n === 7) throw new Error('seven');
+        return n;
+      },
+      { concurrency: 4 },
+    );
+    await expect(pool.map(endless(() => (closed = true))).drain()).rejects.toThrow('seven');
+    expect(closed).toBe(true);
+    await pool.onIdle();
+    await pool.close();
+    clean(leaks);
+  });
+
+  it('an error in a stage after the pool aborts the running jobs and closes the source, surfacing once', async () => {
+    using leaks = trackLeaks();
+    let closed = false;
+    const signals: AbortSignal[] = [];
+    const pool = new WorkerPool(
+      (n: number, { signal }) => {
+        if (n < 3) return n;
+        signals.push(signal);
+        return new Promise<number>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+      },
+      { concurrency: 2 },
+    );
+    const run = pool
+      .map(endless(() => (closed = true)))
+      .map((n) => {
+        if (n === 2) throw new Error('downstream');
+        return n;
+      })
+      .toArray();
+    await expect(run).rejects.toThrow('downstream');
+    await pool.onIdle();
+    expect(signals.length).toBeGreaterThan(0);
+    expect(signals.every((s) => s.aborted)).toBe(true);
+    expect(closed).toBe(true);
+    expect(pool.stats.running).toBe(0);
+    await pool.close();
+    clean(leaks);
+  });
+
+  it("forEach stops when the map's signal aborts, with the reason, and nothing leaks", async () => {
+    using leaks = trackLeaks();
+    let closed = false;
+    const pool = new WorkerPool(
+      (_: number, { signal }) =>
+        new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))),
+      { concurrency: 3 },
+    );
+    const ac = new AbortController();
+    const run = pool
+      .map(
+        endless(() => (closed = true)),
+        { signal: ac.signal },
+      )
+      .forEach(() => {});
+    await tick();
+    expect(pool.stats.running).toBe(3);
+    ac.abort(new Error('stop'));
+    await expect(run).rejects.toThrow('stop');
+    await pool.onIdle();
+    expect(closed).toBe(true);
+    await pool.close();
+    clean(leaks);
+  });
+
+  it('first() takes one result and stops the map without error', async () => {
+    using leaks = trackLeaks();
+    let closed = false;
+    const pool = new WorkerPool(async (n: number) => n + 100, { concurrency: 4 });
+    expect(await pool.map(endless(() => (closed = true))).first()).toBe(100);
+    expect(closed).toBe(true);
+    await pool.onIdle();
+    await pool.close();
+    clean(leaks);
+  });
+
+  it('close() with drain lets a terminal operation take the running jobs, then rejects it; without drain at once', async () => {
+    const gate = deferred();
+    const pool = new WorkerPool(
+      async (n: number) => {
+        await gate.promise;
+        return n;
+      },
+      { concurrency: 2 },
+    );
+    const got: number[] = [];
+    const run = pool.map([1, 2, 3, 4, 5]).forEach((n) => {
+      got.push(n);
+    });
+    await tick();
+    const closed = pool.close();
+    gate.resolve();
+    await expect(run).rejects.toMatchObject({ code: 'ERR_POOL_CLOSED' });
+    expect(got).toEqual([1, 2]);
+    await closed;
+    await expect(pool.map([1]).drain()).rejects.toMatchObject({ code: 'ERR_POOL_CLOSED' });
+
+    using leaks = trackLeaks();
+    const stuck = new WorkerPool(
+      (_: number, { signal }) =>
+        new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))),
+      { concurrency: 2 },
+    );
+    const stuckRun = stuck.map([1, 2, 3]).toArray();
+    await tick();
+    await stuck.close({ drain: false });
+    await expect(stuckRun).rejects.toMatchObject({ code: 'ERR_POOL_CLOSED' });
+    clean(leaks);
   });
 });

@@ -5,10 +5,12 @@
  * whole iterable, with back-pressure, cancellation, live resizing and a
  * graceful or immediate shutdown.
  */
+
+import { Flow } from './flow.js';
 import { listen, signalOf, unlisten } from './internal/abort.js';
 import { WeftError } from './internal/errors.js';
 import { Engine, MAP, type Mode, SETTLED } from './internal/flowmap.js';
-import { checkSource, isSyncSource, openSource } from './internal/flowsource.js';
+import { checkSource, Derived, isSyncSource, openSource, type Source } from './internal/flowsource.js';
 import { Feeder, type Host } from './internal/poolhost.js';
 import { isThenable } from './internal/settled.js';
 import { checkFn, checkInt, checkOpts, show } from './internal/validate.js';
@@ -217,8 +219,6 @@ export class WorkerPool<T, R> {
   readonly #jobPool: PoolSignals;
   #queuedJobs = 0;
   #running = 0;
-  #completed = 0;
-  #failed = 0;
   #paused = false;
   #state = OPEN;
   #dispatching = false;
@@ -249,9 +249,11 @@ export class WorkerPool<T, R> {
       hardSignal: () => (this.#hard ??= new AbortController()).signal,
     };
     this.#host = {
-      get concurrency() {
-        return pool.#concurrency;
-      },
+      concurrency: this.#concurrency,
+      paused: false,
+      queue: this.#queue,
+      completed: 0,
+      failed: 0,
       take: () => (this.#queue.length === 0 && this.#canRun() ? this.#takeSlot() : -1),
       request: (e) => this.#queue.push(e.link),
       unqueue: (e) => {
@@ -267,12 +269,6 @@ export class WorkerPool<T, R> {
         slot >= this.#concurrency ||
         this.#queue.length > (e.link.queue === null ? 0 : 1),
       release: (slot) => this.#release(slot),
-      // Called on the pool, as a submitted job's work is.
-      call: (item, ctx) => this.#work(item as T, ctx),
-      record: (ok) => {
-        if (ok) this.#completed++;
-        else this.#failed++;
-      },
     };
     if (this.#signal !== undefined) {
       if (this.#signal.aborted) this.#signalAborted();
@@ -286,8 +282,8 @@ export class WorkerPool<T, R> {
       concurrency: this.#concurrency,
       running: this.#running,
       queued: this.#queuedJobs,
-      completed: this.#completed,
-      failed: this.#failed,
+      completed: this.#host.completed,
+      failed: this.#host.failed,
     };
   }
 
@@ -356,6 +352,11 @@ export class WorkerPool<T, R> {
    * Nothing runs until the result is iterated; each iteration reads `jobs`
    * again.
    *
+   * The result is a `Flow` (an `AsyncIterable`, as the contract says), so
+   * stages chain after it and its terminal operations (`forEach`,
+   * `toArray`, `drain`, ...) take each result as it is ready, without the
+   * promise per result that `for await` costs.
+   *
    * The first job that fails stops the map: the iteration rejects with its
    * error (use `mapSettled` to go on). If the pool closes with drain, the
    * jobs running finish and are yielded, then the iteration rejects with
@@ -374,17 +375,24 @@ export class WorkerPool<T, R> {
    * import { TestClock } from 'weft/testing';
    * const clock = new TestClock();
    * const pool = new WorkerPool((ms: number) => new Promise<number>((r) => clock.setTimeout(() => r(ms), ms)), { concurrency: 3 });
-   * const collect = async (it: AsyncIterable<number>) => { const out: number[] = []; for await (const x of it) out.push(x); return out; };
-   * const ordered = collect(pool.map([30, 10, 20]));
+   * const ordered = pool.map([30, 10, 20]).toArray();
    * await clock.runAll();
    * await ordered; // => [30, 10, 20]
-   * const unordered = collect(pool.map([30, 10, 20], { ordered: false }));
+   * const unordered: number[] = [];
+   * const reading = (async () => { for await (const ms of pool.map([30, 10, 20], { ordered: false })) unordered.push(ms); })();
    * await clock.runAll();
-   * await unordered; // => [10, 20, 30]
+   * await reading;
+   * unordered; // => [10, 20, 30]
+   * ```
+   * @example More stages after the pool's
+   * ```ts
+   * import { WorkerPool } from 'weft';
+   * const pool = new WorkerPool((n: number) => n * n, { concurrency: 4 });
+   * await pool.map([1, 2, 3, 4]).filter((sq) => sq % 2 === 0).toArray(); // => [4, 16]
    * ```
    * @see WorkerPool.mapSettled
    */
-  map(jobs: Iterable<T> | AsyncIterable<T>, opts?: WorkerPoolMapOptions): AsyncIterable<R> {
+  map(jobs: Iterable<T> | AsyncIterable<T>, opts?: WorkerPoolMapOptions): Flow<R> {
     return this.#mapper<R>(jobs, opts, MAP, 'WorkerPool.map');
   }
 
@@ -408,30 +416,35 @@ export class WorkerPool<T, R> {
    * ```
    * @see WorkerPool.map
    */
-  mapSettled(jobs: Iterable<T> | AsyncIterable<T>, opts?: WorkerPoolMapOptions): AsyncIterable<Settled<T, R>> {
+  mapSettled(jobs: Iterable<T> | AsyncIterable<T>, opts?: WorkerPoolMapOptions): Flow<Settled<T, R>> {
     return this.#mapper<Settled<T, R>>(jobs, opts, SETTLED, 'WorkerPool.mapSettled');
   }
 
-  #mapper<U>(jobs: Iterable<T> | AsyncIterable<T>, opts: WorkerPoolMapOptions | undefined, mode: Mode, op: string) {
+  #mapper<U>(
+    jobs: Iterable<T> | AsyncIterable<T>,
+    opts: WorkerPoolMapOptions | undefined,
+    mode: Mode,
+    op: string,
+  ): Flow<U> {
     checkSource(jobs, op, 'jobs');
     const signal = signalOf(opts, op);
     const ordered = opts?.ordered ?? true;
     if (typeof ordered !== 'boolean') throw new TypeError(`${op}: \`ordered\` must be a boolean, got ${show(ordered)}`);
-    return {
-      [Symbol.asyncIterator]: (): AsyncIterator<U> => {
-        const e = new Engine<T, U>(openSource(jobs, signal), isSyncSource(jobs), null, {
-          concurrency: 0,
-          ordered,
-          mode,
-          outer: signal,
-          host: this.#host,
-          op,
-        });
-        if (this.#state === OPEN) this.#engines.add(e);
-        else e.endInput(new PoolClosedError(`${op}: the pool is closed`));
-        return e;
-      },
+    const sync = isSyncSource(jobs);
+    const open = (outer: AbortSignal | undefined): [AsyncIterator<U>, boolean] => {
+      const e = new Engine<T, U>(openSource(jobs, outer), sync, this.#work, {
+        concurrency: 0,
+        ordered,
+        mode,
+        outer,
+        host: this.#host,
+        op,
+      });
+      if (this.#state === OPEN) this.#engines.add(e);
+      else e.endInput(new PoolClosedError(`${op}: the pool is closed`));
+      return [e, false];
     };
+    return new Flow<U>(new Derived<U>(open) as unknown as Source<U>, { signal });
   }
 
   /**
@@ -453,6 +466,7 @@ export class WorkerPool<T, R> {
    */
   resize(concurrency: number): void {
     this.#concurrency = checkInt(concurrency, 'WorkerPool.resize', 'concurrency', 1);
+    this.#host.concurrency = this.#concurrency;
     this.#rebuildFree();
     this.#wakeAll();
   }
@@ -475,11 +489,13 @@ export class WorkerPool<T, R> {
    */
   pause(): void {
     this.#paused = true;
+    this.#host.paused = true;
   }
 
   /** Starts jobs again after `pause()`. @see WorkerPool.pause */
   resume(): void {
     this.#paused = false;
+    this.#host.paused = false;
     this.#wakeAll();
   }
 
@@ -625,7 +641,8 @@ export class WorkerPool<T, R> {
     this.#runningJobs.add(job);
     let v: R | Promise<R>;
     try {
-      v = this.#work(job.job, new SubmitContext(job));
+      const work = this.#work; // called as a map's loop calls it: not as a method of the pool
+      v = work(job.job, new SubmitContext(job));
     } catch (err) {
       this.#finish(job, slot, false, err);
       return;
@@ -650,10 +667,10 @@ export class WorkerPool<T, R> {
     job.running = false;
     this.#runningJobs.delete(job);
     if (ok) {
-      this.#completed++;
+      this.#host.completed++;
       job.settle(v as R);
     } else {
-      this.#failed++;
+      this.#host.failed++;
       job.fail(v);
     }
     this.#release(slot);

@@ -48,7 +48,6 @@ class Worker {
   item: unknown = undefined;
   seq = 0;
   ok = true;
-  inline = 0; // items in a row that finished without an await
 }
 
 /** One run of a mapping stage over one upstream; an AsyncIterator of its results. */
@@ -58,7 +57,8 @@ export class Engine<T, U> extends Results implements AsyncIterableIterator<U>, M
 
   readonly #up: Upstream<T>;
   readonly #sync: boolean;
-  readonly #fn: ((x: T, signal: AbortSignal) => unknown) | null;
+  /** The stage's function, or the pool's work (which takes a `JobContext` for its second argument). */
+  readonly #fn: (x: T, second: never) => unknown;
   readonly #host: Host | null;
   readonly #concurrency: number;
   #window: number;
@@ -89,7 +89,7 @@ export class Engine<T, U> extends Results implements AsyncIterableIterator<U>, M
   constructor(
     up: Upstream<T>,
     sync: boolean,
-    fn: ((x: T, signal: AbortSignal) => unknown) | null,
+    fn: (x: T, second: never) => unknown,
     opts: {
       concurrency: number;
       /** Most items pulled and not yet taken (default: twice the concurrency); at least `concurrency`. */
@@ -154,14 +154,9 @@ export class Engine<T, U> extends Results implements AsyncIterableIterator<U>, M
         }
       }
       this.#loops++;
-      if (host === null && this.#sync) {
-        this.#loopFree();
-        continue;
-      }
       const w = this.#workers.pop() ?? new Worker();
       w.slot = slot;
       w.ctx = host === null ? null : this.ctx(slot);
-      w.inline = 0;
       if (this.#sync) this.#loop(w);
       else this.#loopAsync(w);
     }
@@ -211,21 +206,25 @@ export class Engine<T, U> extends Results implements AsyncIterableIterator<U>, M
   }
 
   /**
-   * The loop of a stage that no pool hosts, over a synchronous source: the
-   * common case, written out as one function (a `map` result is handed
-   * over without a call) so that it costs little more than the
-   * hand-written `for (;;) await fn(it.next().value)`.
+   * The loop over a synchronous source, written out as one function (a
+   * `map` result is handed over without a call) so that it costs little
+   * more than the hand-written `for (;;) await fn(it.next().value)`. Under a
+   * pool it runs the pool's work on the worker slot it holds, and gives the
+   * slot back when the pool wants it (`shouldYield`) or the window is full.
    */
-  async #loopFree(): Promise<void> {
+  async #loop(w: Worker): Promise<void> {
+    const host = this.#host;
     const up = this.#up as Iterator<T>;
     let inline = 0; // items in a row that finished without an await
     for (;;) {
       if (this.#stopped || this.#sourceDone) break;
       if (this.live >= this.#window) {
+        this.#parkWorker(w);
         inline = 0;
         await this.#park();
         continue;
       }
+      if (w.slot < 0 && !this.#retake(w)) break;
       let r: IteratorResult<T>;
       try {
         r = up.next();
@@ -242,7 +241,8 @@ export class Engine<T, U> extends Results implements AsyncIterableIterator<U>, M
       let ok = true;
       let v: unknown;
       try {
-        v = this.#fn!(item, this.#ctl.signal);
+        const fn = this.#fn; // called as a plain function, with no `this`
+        v = fn(item, (host === null ? this.#ctl.signal : w.ctx) as never);
         if (isThenable(v)) {
           inline = 0;
           v = await v;
@@ -255,43 +255,17 @@ export class Engine<T, U> extends Results implements AsyncIterableIterator<U>, M
         ok = false;
         v = err;
       }
+      if (host !== null) {
+        if (ok) host.completed++;
+        else host.failed++;
+      }
       if (ok && this.#mode === MAP && !this.#stopped) {
         this.finish(seq, v, true);
         if (this.#parked !== 0) this.#wake(false);
       } else this.#deliver(seq, item, ok, v);
-    }
-    this.#loops--;
-    this.#spawn();
-    this.#settleIfDone();
-  }
-
-  // Under a pool, a loop's await keeps only `this`, its worker and the
-  // result alive, and the steps around it are plain methods: a smaller frame
-  // to suspend and resume per item than one function holding every local.
-  async #loop(w: Worker): Promise<void> {
-    for (;;) {
-      let v = this.#begin(w);
-      if (v === STOP) break;
-      if (v === PARK) {
-        await this.#park();
-        w.inline = 0;
-        continue;
-      }
-      let ok = w.ok;
-      if (ok && isThenable(v)) {
-        w.inline = 0;
-        try {
-          v = await v;
-        } catch (err) {
-          ok = false;
-          v = err;
-        }
-      } else if (++w.inline >= this.#window) {
-        // Synchronous work on a synchronous source: let the event loop in now and then.
-        w.inline = 0;
-        await RESOLVED;
-      }
-      if (!this.#done(w, ok, v)) break;
+      // Under a pool, the fields read first rule out most jobs without a call.
+      if (host !== null && (host.paused || host.queue.length !== 0 || w.slot >= host.concurrency) && this.#yields(w))
+        break;
     }
     this.#exit(w);
   }
@@ -330,21 +304,6 @@ export class Engine<T, U> extends Results implements AsyncIterableIterator<U>, M
     this.#exit(w);
   }
 
-  /** A synchronous source under a pool: pulls the next item and starts the work on it; its result or promise, PARK or STOP. */
-  #begin(w: Worker): unknown {
-    if (this.#stopped || this.#sourceDone) return STOP;
-    if (this.live >= this.#window) return this.#parkWorker(w);
-    if (w.slot < 0 && !this.#retake(w)) return STOP;
-    let r: IteratorResult<T>;
-    try {
-      r = (this.#up as Iterator<T>).next();
-    } catch (err) {
-      this.#stop(err, true);
-      return STOP;
-    }
-    return this.#call(w, r);
-  }
-
   /** An async source: the promise of the next item, PARK or STOP (another loop is pulling). */
   #pull(w: Worker): Promise<IteratorResult<T>> | typeof PARK | typeof STOP {
     if (this.#stopped || this.#sourceDone) return STOP;
@@ -379,7 +338,7 @@ export class Engine<T, U> extends Results implements AsyncIterableIterator<U>, M
     return true;
   }
 
-  /** Starts the work on a pulled item: its result or promise, or STOP at the end of the input. */
+  /** An async source: starts the work on a pulled item; its result or promise, or STOP at the end of the input. */
   #call(w: Worker, r: IteratorResult<T>): unknown {
     if (r.done) {
       this.#sourceDone = true;
@@ -388,37 +347,45 @@ export class Engine<T, U> extends Results implements AsyncIterableIterator<U>, M
     const item = r.value;
     w.item = item;
     w.seq = this.add(this.#window);
-    // An async source: let another loop fetch the next item while this one works.
-    if (!this.#sync) this.#spawn();
+    // Let another loop fetch the next item while this one works.
+    this.#spawn();
     w.ok = true;
     try {
-      if (this.#host === null) return this.#fn!(item, this.#ctl.signal);
-      return this.#host.call(item, w.ctx!);
+      const fn = this.#fn;
+      return fn(item, (this.#host === null ? this.#ctl.signal : w.ctx) as never);
     } catch (err) {
       w.ok = false;
       return err;
     }
   }
 
-  /** Delivers a finished item; false when the loop must end (stopped, or a pool wants its worker). */
+  /** An async source: delivers a finished item; false when the loop must end (a pool wants its worker). */
   #done(w: Worker, ok: boolean, v: unknown): boolean {
     const host = this.#host;
     const item = w.item as T;
     w.item = undefined;
-    if (host === null) {
-      this.#deliver(w.seq, item, ok, v);
-      return true;
+    if (host !== null) {
+      if (ok) host.completed++;
+      else host.failed++;
     }
-    host.record(ok);
     this.#deliver(w.seq, item, ok, v);
-    // Checked after a job, never before the first: two maps sharing a pool take turns.
-    if (!host.shouldYield(w.slot, this)) return true;
+    return host === null || !this.#yields(w);
+  }
+
+  /**
+   * Under a pool, after a job: true when the loop must give its worker
+   * back (the pool is paused, shrank, or has jobs waiting). Checked after a
+   * job, never before the first: two maps sharing a pool take turns.
+   */
+  #yields(w: Worker): boolean {
+    const host = this.#host!;
+    if (!host.shouldYield(w.slot, this)) return false;
     // Behind the jobs waiting now: ask again at the back of the queue.
     if (this.#queued) {
       this.#queued = false;
       host.unqueue(this);
     }
-    return false;
+    return true;
   }
 
   #exit(w: Worker): void {
@@ -510,9 +477,12 @@ export class Engine<T, U> extends Results implements AsyncIterableIterator<U>, M
     const w = new Waiter<void>(this.#op, undefined);
     this.#sink = each;
     this.#sinkWaiter = w;
-    if (this.#stopped) {
-      this.#hasError = false;
-      w.fail(this.#error);
+    if (this.#stopped || this.#ended) {
+      // Stopped or ended before it started: the flow's signal was aborted, or the pool is closed.
+      if (this.#hasError) {
+        this.#hasError = false;
+        w.fail(this.#error);
+      } else w.settle();
     } else {
       this.#start();
       this.#settleIfDone();

@@ -14,6 +14,18 @@ export type Upstream<T> = Iterator<T> | AsyncIterator<T>;
 /** What every source can be. */
 export type Source<T> = Iterable<T> | AsyncIterable<T>;
 
+/** Opens one iteration of a flow: the upstream iterator and whether it is synchronous. */
+export type Open<T> = (outer: AbortSignal | undefined) => [Upstream<T>, boolean];
+
+/**
+ * A flow source made inside weft (a stage over another flow, `merge`,
+ * `WorkerPool.map`): the `Flow` constructor takes its `open` as is. Users
+ * pass iterables; this class is not exported from the package.
+ */
+export class Derived<T> {
+  constructor(readonly open: Open<T>) {}
+}
+
 /** The reason a stage's signal carries when the consumer stopped early. */
 export function stopped(): DOMException {
   return new DOMException('The flow was stopped before its end', 'AbortError');

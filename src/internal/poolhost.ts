@@ -21,10 +21,21 @@ export class Feeder implements Linked {
   constructor(readonly engine: Mapper) {}
 }
 
-/** What a `WorkerPool` offers a map: worker slots and the job function. */
+/**
+ * What a `WorkerPool` offers a map: worker slots, and the state a map's
+ * loops read after each job. The data fields are kept current by the pool,
+ * so that a loop reads them instead of calling into the pool per job.
+ */
 export interface Host {
-  /** The window size: the pool's concurrency now. */
-  readonly concurrency: number;
+  /** The pool's concurrency now (a map's window is twice it). */
+  concurrency: number;
+  /** True while the pool is paused. */
+  paused: boolean;
+  /** What waits for a worker: queued jobs, and maps asking for one more. */
+  readonly queue: { readonly length: number };
+  /** Jobs done, counted by the pool and by its maps' loops alike (the pool's `stats`). */
+  completed: number;
+  failed: number;
   /** A free slot for `e`, or -1 (nothing free, paused, or others queued first). */
   take(e: Mapper): number;
   /** Queues `e` for a slot; the host calls `e.grant(slot)` when one frees. */
@@ -36,7 +47,4 @@ export interface Host {
   /** True when the loop holding `slot` should give it back (queued jobs, resize, pause). */
   shouldYield(slot: number, e: Mapper): boolean;
   release(slot: number): void;
-  /** Runs the work function on `item`; a map's loop passes its slot's `ctx`. */
-  call(item: unknown, ctx: { signal: AbortSignal; worker: number }): unknown;
-  record(ok: boolean): void;
 }
