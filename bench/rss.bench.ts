@@ -3,7 +3,8 @@
  * concurrency 100 from a lazy source, each run in a fresh child process
  * (`bench/fixtures/rss-run.ts`), peak RSS read from
  * `process.resourceUsage().maxRSS` at the end. Contenders: weft's
- * `flow().map().drain()` and `WorkerPool.map`, the hand-written floor (100
+ * `flow().map().drain()` and `WorkerPool.map` (read with `for await`, and
+ * with its flow's `drain()`), the hand-written floor (100
  * loops over one iterator), and p-map over an array (1,000,000 only: it
  * needs the whole input up front).
  *
@@ -38,7 +39,13 @@ function peak(script: string, n: number, impl: string, flags: string[]): number 
 
 const mb = (b: number) => `${(b / 2 ** 20).toFixed(1)} MB`;
 
-const impls: Record<string, string> = { 'weft flow': 'flow', 'weft pool': 'pool', floor: 'floor', 'p-map': 'p-map' };
+const impls: Record<string, string> = {
+  'weft flow': 'flow',
+  'weft pool': 'pool',
+  'pool drain': 'pool-drain',
+  floor: 'floor',
+  'p-map': 'p-map',
+};
 
 function table(script: string, title: string, flags: string[]): void {
   const rows = new Map<string, { m1: number; m10?: number }>();
