@@ -22,11 +22,8 @@ const pool = new WorkerPool(
 );
 
 const jobs = Array.from({ length: 20 }, (_, i) => i + 1);
-const results = (async () => {
-  const out = [];
-  for await (const r of pool.map(jobs)) out.push(r);
-  return out;
-})();
+// pool.map returns a Flow: read it with `for await`, or end it with toArray/forEach/drain.
+const results = pool.map(jobs).toArray();
 await clock.runAll();
 const done = await results;
 

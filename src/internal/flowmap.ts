@@ -3,7 +3,7 @@
  * `Flow.buffer`, `Flow.forEach` and `WorkerPool.map`/`mapSettled`.
  *
  * Up to `concurrency` worker loops pull from one upstream iterator and run
- * the function; results wait in a window of at most `window` items (pulled
+ * the function (as a plain call, with no `this`); results wait in a window of at most `window` items (pulled
  * and not yet taken by the consumer), in input order when ordered. A loop
  * is an `async` function that reuses its frame across items, like a
  * hand-written `for (;;) await fn(next())`: no closure or promise per item
@@ -45,6 +45,7 @@ const PARK: unique symbol = Symbol('park');
 class Worker {
   slot = 0; // under a host: the worker slot held, or -1 while parked
   ctx: { signal: AbortSignal; worker: number } | null = null;
+  // An async source's loop: the item being worked on, between `#call` and `#done`.
   item: unknown = undefined;
   seq = 0;
   ok = true;
