@@ -3,14 +3,14 @@
  * `Flow.buffer`, `Flow.forEach` and `WorkerPool.map`/`mapSettled`.
  *
  * Up to `concurrency` worker loops pull from one upstream iterator and run
- * the function (as a plain call, with no `this`); results wait in a window of at most `window` items (pulled
- * and not yet taken by the consumer), in input order when ordered. A loop
- * is an `async` function that reuses its frame across items, like a
- * hand-written `for (;;) await fn(next())`: no closure or promise per item
- * beyond the user function's own. When the window is full a loop parks on
- * one promise that all parked loops share, and they all wake when the
- * consumer has made room for each of them; so a source of any length is read
- * only as fast as the consumer takes results.
+ * the function (as a plain call, with no `this`); results wait in a window
+ * of at most `window` items (pulled and not yet taken by the consumer), in
+ * input order when ordered. A loop is an `async` function that reuses its
+ * frame across items, like a hand-written `for (;;) await fn(next())`: no
+ * closure or promise per item beyond the user function's own. When the
+ * window is full a loop parks on one promise that all parked loops share,
+ * and they all wake when the consumer has made room for each of them; so a
+ * source of any length is read only as fast as the consumer takes results.
  *
  * A consumer is either an iterator (`next()`, one promise per result, the
  * result handed over at once when it is ready) or a sink (`run(each)`, for
