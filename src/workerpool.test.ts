@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Flow, type JobContext, WorkerPool } from 'weft';
 import { TestClock, trackLeaks } from 'weft/testing';
-import { deferred, flush as tick } from '../test/support.js';
+import { deferred, endless, flush as tick } from '../test/support.js';
 
 async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
@@ -197,13 +197,6 @@ describe('WorkerPool', () => {
 
   it('map rejects with the first job error, stops pulling and closes the source', async () => {
     let closed = false;
-    function* jobs() {
-      try {
-        for (let i = 0; ; i++) yield i;
-      } finally {
-        closed = true;
-      }
-    }
     const pool = new WorkerPool(
       async (n: number) => {
         if (n === 5) throw new Error('five');
@@ -211,7 +204,7 @@ describe('WorkerPool', () => {
       },
       { concurrency: 2 },
     );
-    await expect(collect(pool.map(jobs()))).rejects.toThrow('five');
+    await expect(collect(pool.map(endless(() => (closed = true))))).rejects.toThrow('five');
     expect(closed).toBe(true);
     await pool.onIdle();
   });
@@ -251,16 +244,9 @@ describe('WorkerPool', () => {
   it('map cleans up when the consumer breaks early, without error', async () => {
     using leaks = trackLeaks();
     let closed = false;
-    function* jobs() {
-      try {
-        for (let i = 0; ; i++) yield i;
-      } finally {
-        closed = true;
-      }
-    }
     const pool = new WorkerPool(async (n: number) => n * 2, { concurrency: 4 });
     const got: number[] = [];
-    for await (const n of pool.map(jobs())) {
+    for await (const n of pool.map(endless(() => (closed = true)))) {
       got.push(n);
       if (got.length === 3) break;
     }
@@ -458,10 +444,7 @@ describe('WorkerPool', () => {
       },
       { concurrency: 2 },
     );
-    function* naturals() {
-      for (let i = 0; ; i++) yield i;
-    }
-    const it = pool.map(naturals())[Symbol.asyncIterator]();
+    const it = pool.map(endless())[Symbol.asyncIterator]();
     expect((await it.next()).value).toBe(0);
     await tick();
     // The window (twice the concurrency) is full and the map's loops wait for room.
@@ -514,14 +497,6 @@ describe('WorkerPool', () => {
 });
 
 describe('WorkerPool.map as a Flow', () => {
-  function* endless(onClose: () => void) {
-    try {
-      for (let i = 0; ; i++) yield i;
-    } finally {
-      onClose();
-    }
-  }
-
   it('is a Flow whose terminal operations take every result in input order, within the concurrency', async () => {
     let running = 0;
     let most = 0;

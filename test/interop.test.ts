@@ -8,6 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
 import { flow, merge, WorkerPool } from 'weft';
 import { trackLeaks } from 'weft/testing';
+import { endless } from './support.js';
 
 function sink() {
   const chunks: unknown[] = [];
@@ -56,9 +57,6 @@ describe('interop', () => {
   });
 
   it('destroys a Readable when the flow stops early', async () => {
-    function* endless() {
-      for (let i = 0; ; i++) yield i;
-    }
     const readable = Readable.from(endless());
     expect(await flow(readable).first()).toBe(0);
     await new Promise((r) => setImmediate(r));
@@ -86,29 +84,21 @@ describe('interop', () => {
 
   it('stops the flow and its source when the pipeline’s destination fails', async () => {
     let closed = false;
-    function* endless() {
-      try {
-        for (let i = 0; ; i++) yield i;
-      } finally {
-        closed = true;
-      }
-    }
     const failing = new Writable({
       objectMode: true,
       write(chunk, _enc, cb) {
         cb(chunk === 3 ? new Error('disk full') : null);
       },
     });
-    await expect(pipeline(Readable.from(flow(endless()).map(async (n) => n)), failing)).rejects.toThrow('disk full');
+    await expect(
+      pipeline(Readable.from(flow(endless(() => (closed = true))).map(async (n) => n)), failing),
+    ).rejects.toThrow('disk full');
     await new Promise((r) => setImmediate(r));
     expect(closed).toBe(true);
   });
 
   it('aborts a pipeline of flows with the pipeline signal', async () => {
     const ac = new AbortController();
-    function* endless() {
-      for (let i = 0; ; i++) yield i;
-    }
     let written = 0;
     const slow = new Writable({
       objectMode: true,

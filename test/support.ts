@@ -21,3 +21,12 @@ export function deferred<T = void>(): {
 export function flush(): Promise<void> {
   return new Promise<void>((resolve) => setImmediate(resolve));
 }
+
+/** The naturals 0, 1, 2, ... without end; `onClose` runs when the consumer closes the generator. */
+export function* endless(onClose: () => void = () => {}): Generator<number> {
+  try {
+    for (let i = 0; ; i++) yield i;
+  } finally {
+    onClose();
+  }
+}
