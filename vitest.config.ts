@@ -6,8 +6,8 @@ const src = (p: string) => fileURLToPath(new URL(`./src/${p}`, import.meta.url))
 export default defineConfig({
   resolve: {
     alias: [
-      { find: /^weft$/, replacement: src('index.ts') },
-      { find: /^weft\/(threads|node|redis|testing)$/, replacement: src('$1/index.ts') },
+      { find: /^weftjs$/, replacement: src('index.ts') },
+      { find: /^weftjs\/(threads|node|redis|testing)$/, replacement: src('$1/index.ts') },
     ],
   },
   test: {

@@ -6,7 +6,7 @@
  * one shared index.
  */
 import { Effect } from 'effect';
-import { ErrGroup } from 'weft';
+import { ErrGroup } from 'weftjs';
 import { compare } from './lib.js';
 
 const N = 1_000_000;

@@ -10,7 +10,7 @@
  * whose listeners push into arrays.
  */
 import Emittery from 'emittery';
-import { PubSub } from 'weft';
+import { PubSub } from 'weftjs';
 import { compare } from './lib.js';
 
 const SUBSCRIBERS = 100;

@@ -4,7 +4,7 @@
  * promises (the floor: no per-caller abort, no shared flag, no forget
  * safety).
  */
-import { Singleflight } from 'weft';
+import { Singleflight } from 'weftjs';
 import { compare } from './lib.js';
 
 const KEYS = Array.from({ length: 1000 }, (_, i) => `user:${i}`);

@@ -4,7 +4,7 @@
  * the output when its input is exhausted, so the end of the data flows down
  * the pipeline. generate -> square -> filterEven.
  */
-import { Channel } from 'weft';
+import { Channel } from 'weftjs';
 
 function generate(...values: number[]): Channel<number> {
   const out = new Channel<number>();

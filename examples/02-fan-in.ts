@@ -3,7 +3,7 @@
  * channel that closes once every input has closed (Go's `merge` with a
  * WaitGroup, here a count of the inputs still open).
  */
-import { Channel } from 'weft';
+import { Channel } from 'weftjs';
 
 function producer(name: string, count: number): Channel<string> {
   const out = new Channel<string>();

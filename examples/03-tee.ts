@@ -4,7 +4,7 @@
  * slower consumer sets the pace (Go's tee, without dropping values), and it
  * closes both outputs when the input closes.
  */
-import { Channel } from 'weft';
+import { Channel } from 'weftjs';
 
 function tee<T>(input: Channel<T>): [Channel<T>, Channel<T>] {
   const left = new Channel<T>();

@@ -3,8 +3,8 @@
  * Time is virtual (TestClock), so the output is the same on every run and
  * the program ends at once; with the default clock it is real time.
  */
-import { after, Channel, recv, select } from 'weft';
-import { TestClock } from 'weft/testing';
+import { after, Channel, recv, select } from 'weftjs';
+import { TestClock } from 'weftjs/testing';
 
 const clock = new TestClock();
 

@@ -8,7 +8,7 @@
  *
  * Run: npx tsx examples/05-context.ts
  */
-import { afterFunc, sleep, withCancel, withTimeout } from 'weft';
+import { afterFunc, sleep, withCancel, withTimeout } from 'weftjs';
 
 // A "database query" that honours cancellation: it takes `ms`, unless its signal aborts first.
 async function query(sql: string, ms: number, signal: AbortSignal): Promise<string> {

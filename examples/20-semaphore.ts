@@ -7,8 +7,8 @@
  *
  * Run: npx tsx examples/20-semaphore.ts
  */
-import { Semaphore, sleep } from 'weft';
-import { TestClock } from 'weft/testing';
+import { Semaphore, sleep } from 'weftjs';
+import { TestClock } from 'weftjs/testing';
 
 /** Runs `fn` on every item, at most `limit` at a time; resolves with the results in input order. */
 function processWithLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {

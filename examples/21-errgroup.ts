@@ -9,8 +9,8 @@
  *
  * Run: npx tsx examples/21-errgroup.ts
  */
-import { ErrGroup, sleep } from 'weft';
-import { TestClock } from 'weft/testing';
+import { ErrGroup, sleep } from 'weftjs';
+import { TestClock } from 'weftjs/testing';
 
 const clock = new TestClock();
 const log = (line: string) => console.log(`t=${String(clock.now()).padStart(2)}ms  ${line}`);

@@ -7,8 +7,8 @@
  *
  * Run: npx tsx examples/22-singleflight.ts
  */
-import { Singleflight, sleep } from 'weft';
-import { TestClock } from 'weft/testing';
+import { Singleflight, sleep } from 'weftjs';
+import { TestClock } from 'weftjs/testing';
 
 const clock = new TestClock();
 const sf = new Singleflight();

@@ -6,7 +6,7 @@
  *
  * Run: npx tsx examples/23-pubsub.ts
  */
-import { PubSub, type Subscription } from 'weft';
+import { PubSub, type Subscription } from 'weftjs';
 
 type Event = { id: number; amount: number };
 

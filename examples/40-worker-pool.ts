@@ -4,8 +4,8 @@
  * always the same). Results come back in job order; the log shows which
  * worker ran each job and when.
  */
-import { WorkerPool } from 'weft';
-import { TestClock } from 'weft/testing';
+import { WorkerPool } from 'weftjs';
+import { TestClock } from 'weftjs/testing';
 
 const clock = new TestClock();
 const log: string[] = [];

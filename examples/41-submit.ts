@@ -3,7 +3,7 @@
  * a bounded queue that sheds load (QueueFullError), a job cancelled while it
  * waits, a job that fails alone, and a graceful close that drains the queue.
  */
-import { WorkerPool } from 'weft';
+import { WorkerPool } from 'weftjs';
 
 type Resize = { id: string; width: number };
 

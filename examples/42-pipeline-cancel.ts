@@ -5,8 +5,8 @@
  * the source is closed, and the run rejects with the reason, leaving no
  * timer or listener behind.
  */
-import { flow } from 'weft';
-import { TestClock, trackLeaks } from 'weft/testing';
+import { flow } from 'weftjs';
+import { TestClock, trackLeaks } from 'weftjs/testing';
 
 using leaks = trackLeaks();
 const clock = new TestClock();

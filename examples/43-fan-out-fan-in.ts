@@ -4,8 +4,8 @@
  * pace, and merge gathers their results into one stream as they come.
  * Time is virtual (TestClock), so the run is instant and repeatable.
  */
-import { fanOut, merge } from 'weft';
-import { TestClock } from 'weft/testing';
+import { fanOut, merge } from 'weftjs';
+import { TestClock } from 'weftjs/testing';
 
 const clock = new TestClock();
 const urls = Array.from({ length: 12 }, (_, i) => `https://example.com/page/${i + 1}`);

@@ -6,7 +6,7 @@
  */
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { flow, merge } from 'weft';
+import { flow, merge } from 'weftjs';
 
 const nodeLines = Readable.from(['GET /a 200 12', 'GET /b 500 40', 'POST /c 201 7']);
 const webLines = new ReadableStream<string>({

@@ -6,7 +6,7 @@
  * (Under test, or when stdout is not a terminal: no live line, and 100,000
  * jobs to stay quick.)
  */
-import { WorkerPool } from 'weft';
+import { WorkerPool } from 'weftjs';
 
 const quiet = process.env.WEFT_EXAMPLE_TEST === '1' || !process.stdout.isTTY;
 const total = process.env.WEFT_EXAMPLE_TEST === '1' ? 100_000 : 1_000_000;

@@ -3,8 +3,8 @@
  * requests that all arrive at once: the first 5 go at once, the rest one
  * every 100 ms, in the order they arrived. Runs on virtual time.
  */
-import { RateLimiter } from 'weft';
-import { TestClock } from 'weft/testing';
+import { RateLimiter } from 'weftjs';
+import { TestClock } from 'weftjs/testing';
 
 const clock = new TestClock();
 const limiter = new RateLimiter({ rate: 10, burst: 5, clock });

@@ -4,8 +4,8 @@
  * while it is open, a trial after 5 s finds the service still down and
  * opens it again, and two successful trials close it. Runs on virtual time.
  */
-import { CircuitBreaker } from 'weft';
-import { TestClock } from 'weft/testing';
+import { CircuitBreaker } from 'weftjs';
+import { TestClock } from 'weftjs/testing';
 
 const clock = new TestClock();
 const at = () => `${String(clock.now()).padStart(5)} ms`;

@@ -3,8 +3,8 @@
  * call that times out three times and then answers; then a call that is
  * stopped at once by a circuit breaker that opened. Runs on virtual time.
  */
-import { CircuitBreaker, retry } from 'weft';
-import { TestClock } from 'weft/testing';
+import { CircuitBreaker, retry } from 'weftjs';
+import { TestClock } from 'weftjs/testing';
 
 const clock = new TestClock();
 let last = 0;

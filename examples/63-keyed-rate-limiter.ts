@@ -3,8 +3,8 @@
  * A noisy client is held back while a quiet one is not; keys whose bucket
  * is full again are forgotten as new ones arrive. Runs on virtual time.
  */
-import { KeyedRateLimiter } from 'weft';
-import { TestClock } from 'weft/testing';
+import { KeyedRateLimiter } from 'weftjs';
+import { TestClock } from 'weftjs/testing';
 
 const clock = new TestClock();
 const limits = new KeyedRateLimiter({ rate: 2, burst: 3, clock });

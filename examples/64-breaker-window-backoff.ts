@@ -4,8 +4,8 @@
  * doubles each time a trial finds the service still down, up to 8 s.
  * Runs on virtual time.
  */
-import { CircuitBreaker } from 'weft';
-import { TestClock } from 'weft/testing';
+import { CircuitBreaker } from 'weftjs';
+import { TestClock } from 'weftjs/testing';
 
 const clock = new TestClock();
 const breaker = new CircuitBreaker({

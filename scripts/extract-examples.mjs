@@ -7,7 +7,7 @@
  *
  * The transform, as Effect's doctest and Go's `Example` functions:
  * - import lines are hoisted to the top of the generated file, merged;
- *   `'weft'` and `'weft/testing'` resolve to `src/` through vitest's alias;
+ *   `'weftjs'` and `'weftjs/testing'` resolve to `src/` through vitest's alias;
  * - the rest of the fence becomes the body of an async test, so top-level
  *   `await` and `using` work, and each example has a scope of its own;
  * - a statement followed by `// => value` becomes
@@ -117,7 +117,7 @@ function splitImports(code, at) {
     if (!ts.isImportDeclaration(st)) break;
     const spec = st.moduleSpecifier.text;
     if (spec.startsWith('.'))
-      throw new ExtractError(`${at(lineIn(sf, st))}: examples import from 'weft', not '${spec}'`);
+      throw new ExtractError(`${at(lineIn(sf, st))}: examples import from 'weftjs', not '${spec}'`);
     imports.push(st);
     bodyStart = st.end;
   }

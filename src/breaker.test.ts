@@ -1,8 +1,8 @@
 // The intent of sony/gobreaker v2's gobreaker_test.go, on virtual time.
 
 import { describe, expect, it } from 'vitest';
-import { CircuitBreaker, type CircuitBreakerOptions, type CircuitState, type Counts } from 'weft';
-import { TestClock, trackLeaks } from 'weft/testing';
+import { CircuitBreaker, type CircuitBreakerOptions, type CircuitState, type Counts } from 'weftjs';
+import { TestClock, trackLeaks } from 'weftjs/testing';
 import { deferred } from '../test/support.js';
 
 const s = 1000;

@@ -28,7 +28,7 @@ export type CircuitState = 'closed' | 'open' | 'half-open';
  *
  * @example A failure-ratio rule
  * ```ts
- * import { CircuitBreaker, type Counts } from 'weft';
+ * import { CircuitBreaker, type Counts } from 'weftjs';
  * const readyToTrip = (c: Counts) => c.requests >= 3 && c.totalFailures / c.requests >= 0.6;
  * const cb = new CircuitBreaker({ readyToTrip });
  * await cb.execute(() => 'ok');
@@ -97,8 +97,8 @@ export interface CircuitBreakerOptions {
  *
  * @example How long to stay away
  * ```ts
- * import { CircuitBreaker } from 'weft';
- * import { TestClock } from 'weft/testing';
+ * import { CircuitBreaker } from 'weftjs';
+ * import { TestClock } from 'weftjs/testing';
  * const clock = new TestClock();
  * const cb = new CircuitBreaker({ timeout: 5000, readyToTrip: () => true, clock });
  * await cb.execute(() => Promise.reject(new Error('down'))).catch(() => {});
@@ -126,8 +126,8 @@ export class CircuitOpenError extends WeftError {
  *
  * @example One trial at a time
  * ```ts
- * import { CircuitBreaker } from 'weft';
- * import { TestClock } from 'weft/testing';
+ * import { CircuitBreaker } from 'weftjs';
+ * import { TestClock } from 'weftjs/testing';
  * const clock = new TestClock();
  * const cb = new CircuitBreaker({ timeout: 100, readyToTrip: () => true, clock });
  * await cb.execute(() => Promise.reject(new Error('down'))).catch(() => {});
@@ -168,8 +168,8 @@ const defaultIsSuccessful = (): boolean => false;
  *
  * @example Tripping and recovering
  * ```ts
- * import { CircuitBreaker } from 'weft';
- * import { TestClock } from 'weft/testing';
+ * import { CircuitBreaker } from 'weftjs';
+ * import { TestClock } from 'weftjs/testing';
  * const clock = new TestClock();
  * const changes: string[] = [];
  * const cb = new CircuitBreaker({
@@ -190,8 +190,8 @@ const defaultIsSuccessful = (): boolean => false;
  * ```
  * @example Tripping on a failure rate
  * ```ts
- * import { CircuitBreaker } from 'weft';
- * import { TestClock } from 'weft/testing';
+ * import { CircuitBreaker } from 'weftjs';
+ * import { TestClock } from 'weftjs/testing';
  * const clock = new TestClock();
  * const cb = new CircuitBreaker({ window: { ms: 10_000, minRequests: 4, failureRate: 0.5 }, clock });
  * await cb.execute(() => 1);
@@ -203,8 +203,8 @@ const defaultIsSuccessful = (): boolean => false;
  * ```
  * @example With retry: stop at an open breaker
  * ```ts
- * import { CircuitBreaker, retry } from 'weft';
- * import { TestClock } from 'weft/testing';
+ * import { CircuitBreaker, retry } from 'weftjs';
+ * import { TestClock } from 'weftjs/testing';
  * const clock = new TestClock();
  * const cb = new CircuitBreaker({ readyToTrip: (c) => c.consecutiveFailures >= 2, clock });
  * let calls = 0;
@@ -313,7 +313,7 @@ export class CircuitBreaker {
    * @throws TypeError if `fn` is not a function.
    * @example An error that counts as a success still rejects
    * ```ts
-   * import { CircuitBreaker } from 'weft';
+   * import { CircuitBreaker } from 'weftjs';
    * const cb = new CircuitBreaker({ isSuccessful: (err: any) => err.status === 404 });
    * await cb.execute(async () => 42); // => 42
    * await cb.execute(() => Promise.reject({ status: 404 })).catch((e) => e.status); // => 404

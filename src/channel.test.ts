@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Channel } from 'weft';
-import { trackLeaks } from 'weft/testing';
+import { Channel } from 'weftjs';
+import { trackLeaks } from 'weftjs/testing';
 
 const none = { waiters: 0, timers: 0, listeners: 0, details: [] };
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));

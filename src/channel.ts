@@ -31,7 +31,7 @@ import { Waiter, WaitQueue } from './internal/waiter.js';
  *
  * @example A send on a closed channel
  * ```ts
- * import { Channel } from 'weft';
+ * import { Channel } from 'weftjs';
  * const ch = new Channel<string>(1);
  * ch.close();
  * const err = await ch.send('lost').catch((e) => e);
@@ -105,7 +105,7 @@ class SendWaiter<T> extends Waiter<void> implements SendEntry<T> {
  *
  * @example Unbuffered: the send completes when the value is taken
  * ```ts
- * import { Channel } from 'weft';
+ * import { Channel } from 'weftjs';
  * const ch = new Channel<string>();
  * const sent = ch.send('ping');
  * (await ch.recv()).value; // => 'ping'
@@ -114,7 +114,7 @@ class SendWaiter<T> extends Waiter<void> implements SendEntry<T> {
  * ```
  * @example Buffered, closed, ranged
  * ```ts
- * import { Channel } from 'weft';
+ * import { Channel } from 'weftjs';
  * const ch = new Channel<number>(3);
  * await ch.send(1);
  * await ch.send(2);
@@ -170,7 +170,7 @@ export class Channel<T> implements AsyncIterable<T> {
    *
    * @example A buffered send completes at once
    * ```ts
-   * import { Channel } from 'weft';
+   * import { Channel } from 'weftjs';
    * const ch = new Channel<number>(1);
    * await ch.send(7);
    * ch.length; // => 1
@@ -202,7 +202,7 @@ export class Channel<T> implements AsyncIterable<T> {
    * @throws ChannelClosedError (`ERR_CHANNEL_CLOSED`) if the channel is closed.
    * @example
    * ```ts
-   * import { Channel } from 'weft';
+   * import { Channel } from 'weftjs';
    * const ch = new Channel<number>(1);
    * ch.trySend(1); // => true
    * ch.trySend(2); // => false
@@ -233,7 +233,7 @@ export class Channel<T> implements AsyncIterable<T> {
    *
    * @example
    * ```ts
-   * import { Channel } from 'weft';
+   * import { Channel } from 'weftjs';
    * const ch = new Channel<string>(1);
    * await ch.send('a');
    * ch.close();
@@ -259,7 +259,7 @@ export class Channel<T> implements AsyncIterable<T> {
    *
    * @example
    * ```ts
-   * import { Channel } from 'weft';
+   * import { Channel } from 'weftjs';
    * const ch = new Channel<number>(1);
    * ch.tryRecv(); // => undefined
    * ch.trySend(5);
@@ -283,7 +283,7 @@ export class Channel<T> implements AsyncIterable<T> {
    * @throws ChannelClosedError (`ERR_CHANNEL_CLOSED`) if the channel is already closed.
    * @example Closing wakes a waiting receiver
    * ```ts
-   * import { Channel } from 'weft';
+   * import { Channel } from 'weftjs';
    * const ch = new Channel<number>();
    * const waiting = ch.recv();
    * ch.close();
@@ -307,7 +307,7 @@ export class Channel<T> implements AsyncIterable<T> {
    *
    * @example Breaking out leaves the rest in the channel
    * ```ts
-   * import { Channel } from 'weft';
+   * import { Channel } from 'weftjs';
    * const ch = new Channel<number>(3);
    * for (const v of [1, 2, 3]) await ch.send(v);
    * for await (const v of ch) if (v === 1) break;

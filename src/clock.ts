@@ -11,7 +11,7 @@
  *
  * @example A clock that counts calls, over the system clock
  * ```ts
- * import { systemClock, type Clock } from 'weft';
+ * import { systemClock, type Clock } from 'weftjs';
  * let scheduled = 0;
  * const counting: Clock = {
  *   now: () => systemClock.now(),
@@ -43,7 +43,7 @@ const origin = performance.timeOrigin;
  *
  * @example
  * ```ts
- * import { systemClock } from 'weft';
+ * import { systemClock } from 'weftjs';
  * Math.abs(systemClock.now() - Date.now()) < 1000; // => true
  * ```
  */

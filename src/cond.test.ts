@@ -1,8 +1,8 @@
 // Cond: the intent of Go's cond_test.go (Signal wakes one, Broadcast wakes
 // all, waiters woken in order, the lock held again on return), plus abort.
 import { describe, expect, it } from 'vitest';
-import { Cond, Mutex } from 'weft';
-import { trackLeaks } from 'weft/testing';
+import { Cond, Mutex } from 'weftjs';
+import { trackLeaks } from 'weftjs/testing';
 import { flush } from '../test/support.js';
 
 const none = { waiters: 0, timers: 0, listeners: 0, details: [] };

@@ -37,7 +37,7 @@ export interface CondWaitOptions {
  * @throws TypeError at once if `lock` is not a weft `Mutex`.
  * @example A queue that consumers wait on
  * ```ts
- * import { Cond, Mutex } from 'weft';
+ * import { Cond, Mutex } from 'weftjs';
  * const mu = new Mutex();
  * const nonEmpty = new Cond(mu);
  * const queue: string[] = [];
@@ -86,7 +86,7 @@ export class Cond {
    * @throws TypeError at once if `opts.signal` is not an AbortSignal.
    * @example Waiting for a flag
    * ```ts
-   * import { Cond, Mutex } from 'weft';
+   * import { Cond, Mutex } from 'weftjs';
    * const mu = new Mutex();
    * const cond = new Cond(mu);
    * let ready = false;
@@ -121,7 +121,7 @@ export class Cond {
    *
    * @example One at a time
    * ```ts
-   * import { Cond, Mutex } from 'weft';
+   * import { Cond, Mutex } from 'weftjs';
    * const mu = new Mutex();
    * const cond = new Cond(mu);
    * let woken = 0;
@@ -147,7 +147,7 @@ export class Cond {
    *
    * @example Waking all
    * ```ts
-   * import { Cond, Mutex } from 'weft';
+   * import { Cond, Mutex } from 'weftjs';
    * const mu = new Mutex();
    * const cond = new Cond(mu);
    * const waits = [1, 2, 3].map((n) => mu.run(async () => { await cond.wait(); return n; }));

@@ -1,7 +1,7 @@
 import { getEventListeners } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { afterFunc, sleep, withCancel, withDeadline, withTimeout } from 'weft';
-import { TestClock, trackLeaks } from 'weft/testing';
+import { afterFunc, sleep, withCancel, withDeadline, withTimeout } from 'weftjs';
+import { TestClock, trackLeaks } from 'weftjs/testing';
 
 // The abort listeners on a signal, as the platform holds them.
 const listeners = (signal: AbortSignal): number => getEventListeners(signal, 'abort').length;

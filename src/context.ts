@@ -26,7 +26,7 @@ import { Waiter } from './internal/waiter.js';
  *
  * @example
  * ```ts
- * import { withCancel } from 'weft';
+ * import { withCancel } from 'weftjs';
  * const scope = withCancel();
  * scope.cancel();
  * scope.signal.reason.code; // => 'ERR_CANCELED'
@@ -48,7 +48,7 @@ export class CanceledError extends WeftError {
  *
  * @example
  * ```ts
- * import { withTimeout } from 'weft';
+ * import { withTimeout } from 'weftjs';
  * const scope = withTimeout(undefined, 0);
  * scope.signal.aborted; // => true
  * scope.signal.reason.code; // => 'ERR_DEADLINE_EXCEEDED'
@@ -210,7 +210,7 @@ function clockOf(opts: ScopeOptions | undefined, op: string): Clock {
  *
  * @example A cancel tree
  * ```ts
- * import { withCancel } from 'weft';
+ * import { withCancel } from 'weftjs';
  * const root = withCancel();
  * const child = withCancel(root.signal);
  * const grandchild = withCancel(child.signal);
@@ -221,7 +221,7 @@ function clockOf(opts: ScopeOptions | undefined, op: string): Clock {
  * ```
  * @example Released with a using declaration
  * ```ts
- * import { withCancel } from 'weft';
+ * import { withCancel } from 'weftjs';
  * let signal: AbortSignal;
  * {
  *   using scope = withCancel();
@@ -259,8 +259,8 @@ export function withCancel(parent?: AbortSignal): Scope {
  *
  * @example A slow call that runs out of time
  * ```ts
- * import { sleep, withTimeout } from 'weft';
- * import { TestClock } from 'weft/testing';
+ * import { sleep, withTimeout } from 'weftjs';
+ * import { TestClock } from 'weftjs/testing';
  * const clock = new TestClock();
  * using scope = withTimeout(undefined, 100, { clock });
  * const slow = sleep(1_000, { signal: scope.signal, clock }).catch((err) => err.code);
@@ -300,8 +300,8 @@ export function withTimeout(parent: AbortSignal | undefined, ms: number, opts?: 
  *
  * @example A deadline on virtual time
  * ```ts
- * import { withDeadline } from 'weft';
- * import { TestClock } from 'weft/testing';
+ * import { withDeadline } from 'weftjs';
+ * import { TestClock } from 'weftjs/testing';
  * const clock = new TestClock(1_000);
  * const scope = withDeadline(undefined, 1_500, { clock });
  * await clock.advance(499);
@@ -311,7 +311,7 @@ export function withTimeout(parent: AbortSignal | undefined, ms: number, opts?: 
  * ```
  * @example A Date in the past
  * ```ts
- * import { withDeadline } from 'weft';
+ * import { withDeadline } from 'weftjs';
  * const scope = withDeadline(undefined, new Date(2000, 0, 1));
  * scope.signal.aborted; // => true
  * ```
@@ -389,7 +389,7 @@ class AfterFunc implements EventListenerObject {
  *
  * @example Cleaning up when a request is cancelled
  * ```ts
- * import { afterFunc, withCancel } from 'weft';
+ * import { afterFunc, withCancel } from 'weftjs';
  * const scope = withCancel();
  * const log: string[] = [];
  * afterFunc(scope.signal, () => log.push('closed connection'));
@@ -400,7 +400,7 @@ class AfterFunc implements EventListenerObject {
  * ```
  * @example Stopping before the abort
  * ```ts
- * import { afterFunc } from 'weft';
+ * import { afterFunc } from 'weftjs';
  * const ac = new AbortController();
  * const stop = afterFunc(ac.signal, () => { throw new Error('never runs'); });
  * stop(); // => true
@@ -459,8 +459,8 @@ class Sleeper extends Waiter<void> {
  *
  * @example On virtual time
  * ```ts
- * import { sleep } from 'weft';
- * import { TestClock } from 'weft/testing';
+ * import { sleep } from 'weftjs';
+ * import { TestClock } from 'weftjs/testing';
  * const clock = new TestClock();
  * const woke = sleep(250, { clock }).then(() => clock.now());
  * await clock.advance(1_000);
@@ -468,8 +468,8 @@ class Sleeper extends Waiter<void> {
  * ```
  * @example Cut short by a signal
  * ```ts
- * import { sleep } from 'weft';
- * import { TestClock } from 'weft/testing';
+ * import { sleep } from 'weftjs';
+ * import { TestClock } from 'weftjs/testing';
  * const clock = new TestClock();
  * const ac = new AbortController();
  * const nap = sleep(60_000, { signal: ac.signal, clock });

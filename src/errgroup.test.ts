@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ErrGroup } from 'weft';
-import { trackLeaks } from 'weft/testing';
+import { ErrGroup } from 'weftjs';
+import { trackLeaks } from 'weftjs/testing';
 import { flush as tick } from '../test/support.js';
 
 /** A task that stays pending until `release()` is called. */

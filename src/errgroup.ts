@@ -18,7 +18,7 @@ import { Waiter, WaitQueue } from './internal/waiter.js';
  *
  * @example Changing the limit while a task runs
  * ```ts
- * import { ErrGroup } from 'weft';
+ * import { ErrGroup } from 'weftjs';
  * const g = new ErrGroup();
  * let finish!: () => void;
  * await g.go(() => new Promise<void>((resolve) => (finish = resolve)));
@@ -95,7 +95,7 @@ function checkLimit(n: unknown, op: string, name: string): number {
  *
  * @example First error wins, and the others are told to stop
  * ```ts
- * import { ErrGroup } from 'weft';
+ * import { ErrGroup } from 'weftjs';
  * const g = new ErrGroup();
  * const seen: string[] = [];
  * g.go(async (signal) => {
@@ -108,7 +108,7 @@ function checkLimit(n: unknown, op: string, name: string): number {
  * ```
  * @example At most two at a time
  * ```ts
- * import { ErrGroup } from 'weft';
+ * import { ErrGroup } from 'weftjs';
  * const g = new ErrGroup({ limit: 2 });
  * let running = 0;
  * let most = 0;
@@ -124,7 +124,7 @@ function checkLimit(n: unknown, op: string, name: string): number {
  * ```
  * @example Collecting results, as Go's ExampleGroup_parallel
  * ```ts
- * import { ErrGroup } from 'weft';
+ * import { ErrGroup } from 'weftjs';
  * const search = async (kind: string, q: string) => `${kind} result for "${q}"`;
  * const g = new ErrGroup();
  * const results: string[] = [];
@@ -205,7 +205,7 @@ export class ErrGroup {
    * @throws TypeError at once if `fn` is not a function.
    * @example Backpressure: a producer that never runs ahead
    * ```ts
-   * import { ErrGroup } from 'weft';
+   * import { ErrGroup } from 'weftjs';
    * const g = new ErrGroup({ limit: 3 });
    * let started = 0;
    * for (let i = 0; i < 100; i++) await g.go(async () => void started++);
@@ -233,7 +233,7 @@ export class ErrGroup {
    * @throws TypeError at once if `fn` is not a function.
    * @example
    * ```ts
-   * import { ErrGroup } from 'weft';
+   * import { ErrGroup } from 'weftjs';
    * const g = new ErrGroup({ limit: 1 });
    * let release!: () => void;
    * g.tryGo(() => new Promise<void>((r) => (release = r))); // => true
@@ -261,7 +261,7 @@ export class ErrGroup {
    * @throws TypeError or RangeError at once if `n` is not a number, or a finite non-integer.
    * @example
    * ```ts
-   * import { ErrGroup } from 'weft';
+   * import { ErrGroup } from 'weftjs';
    * const g = new ErrGroup();
    * g.setLimit(1);
    * g.go(() => new Promise((r) => setTimeout(r, 1)));
@@ -298,7 +298,7 @@ export class ErrGroup {
    * Rejects with the first error of a task, as it is.
    * @example
    * ```ts
-   * import { ErrGroup } from 'weft';
+   * import { ErrGroup } from 'weftjs';
    * const g = new ErrGroup();
    * g.go(async () => {});
    * await g.wait(); // => undefined

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Channel, Flow, fanOut, flow, merge, orDone, RateLimiter, tee } from 'weft';
-import { TestClock, trackLeaks } from 'weft/testing';
+import { Channel, Flow, fanOut, flow, merge, orDone, RateLimiter, tee } from 'weftjs';
+import { TestClock, trackLeaks } from 'weftjs/testing';
 import { flush as tick } from '../test/support.js';
 
 function clean(leaks: ReturnType<typeof trackLeaks>) {

@@ -84,7 +84,7 @@ function windowOf(concurrency: number): number {
  *
  * @example A pipeline
  * ```ts
- * import { flow } from 'weft';
+ * import { flow } from 'weftjs';
  * const out = await flow([1, 2, 3, 4, 5, 6])
  *   .filter((n) => n % 2 === 0)
  *   .map(async (n) => n * 10, { concurrency: 2 })
@@ -148,8 +148,8 @@ export class Flow<T> implements AsyncIterable<T> {
    *
    * @example Concurrent calls, results in input order
    * ```ts
-   * import { flow } from 'weft';
-   * import { TestClock } from 'weft/testing';
+   * import { flow } from 'weftjs';
+   * import { TestClock } from 'weftjs/testing';
    * const clock = new TestClock();
    * const wait = (ms: number) => new Promise<void>((r) => clock.setTimeout(() => r(), ms));
    * const out = flow([30, 10, 20]).map(async (ms) => { await wait(ms); return ms; }, { concurrency: 3 }).toArray();
@@ -186,7 +186,7 @@ export class Flow<T> implements AsyncIterable<T> {
    *
    * @example
    * ```ts
-   * import { flow } from 'weft';
+   * import { flow } from 'weftjs';
    * await flow(['a', 'bb', 'ccc']).filter(async (s) => s.length > 1, { concurrency: 2 }).toArray(); // => ['bb', 'ccc']
    * ```
    * @see Flow.map
@@ -216,7 +216,7 @@ export class Flow<T> implements AsyncIterable<T> {
    *
    * @example
    * ```ts
-   * import { flow } from 'weft';
+   * import { flow } from 'weftjs';
    * await flow(['a b', 'c']).flatMap((line) => line.split(' ')).toArray(); // => ['a', 'b', 'c']
    * ```
    * @see Flow.map
@@ -234,7 +234,7 @@ export class Flow<T> implements AsyncIterable<T> {
    *
    * @example
    * ```ts
-   * import { flow } from 'weft';
+   * import { flow } from 'weftjs';
    * const seen: number[] = [];
    * await flow([1, 2]).tap((n) => seen.push(n)).drain();
    * seen; // => [1, 2]
@@ -254,7 +254,7 @@ export class Flow<T> implements AsyncIterable<T> {
    *
    * @example The first three of an endless source
    * ```ts
-   * import { flow } from 'weft';
+   * import { flow } from 'weftjs';
    * function* naturals() { for (let i = 0; ; i++) yield i; }
    * await flow(naturals()).map((n) => n * n).take(3).toArray(); // => [0, 1, 4]
    * ```
@@ -272,7 +272,7 @@ export class Flow<T> implements AsyncIterable<T> {
    *
    * @example
    * ```ts
-   * import { flow } from 'weft';
+   * import { flow } from 'weftjs';
    * await flow([1, 2, 3, 4]).drop(2).toArray(); // => [3, 4]
    * ```
    * @see Flow.take
@@ -294,8 +294,8 @@ export class Flow<T> implements AsyncIterable<T> {
    *
    * @example Size, or time, whichever comes first
    * ```ts
-   * import { Channel, flow } from 'weft';
-   * import { TestClock } from 'weft/testing';
+   * import { Channel, flow } from 'weftjs';
+   * import { TestClock } from 'weftjs/testing';
    * const clock = new TestClock();
    * const ch = new Channel<number>(10);
    * const batches: number[][] = [];
@@ -324,7 +324,7 @@ export class Flow<T> implements AsyncIterable<T> {
    *
    * @example
    * ```ts
-   * import { flow } from 'weft';
+   * import { flow } from 'weftjs';
    * await flow([1, 2, 3]).buffer(2).toArray(); // => [1, 2, 3]
    * ```
    * @see Flow.batch
@@ -355,8 +355,8 @@ export class Flow<T> implements AsyncIterable<T> {
    *
    * @example Ten items a second
    * ```ts
-   * import { flow, RateLimiter } from 'weft';
-   * import { TestClock } from 'weft/testing';
+   * import { flow, RateLimiter } from 'weftjs';
+   * import { TestClock } from 'weftjs/testing';
    * const clock = new TestClock();
    * const limiter = new RateLimiter({ rate: 10, burst: 1, clock });
    * const out = flow([1, 2, 3]).throttle(limiter).toArray();
@@ -383,7 +383,7 @@ export class Flow<T> implements AsyncIterable<T> {
    *
    * @example
    * ```ts
-   * import { flow } from 'weft';
+   * import { flow } from 'weftjs';
    * let sum = 0;
    * await flow([1, 2, 3]).forEach(async (n) => { sum += n; }, { concurrency: 2 });
    * sum; // => 6
@@ -410,7 +410,7 @@ export class Flow<T> implements AsyncIterable<T> {
    *
    * @example
    * ```ts
-   * import { flow } from 'weft';
+   * import { flow } from 'weftjs';
    * await flow(new Set([1, 2])).toArray(); // => [1, 2]
    * ```
    * @see Flow.reduce
@@ -431,7 +431,7 @@ export class Flow<T> implements AsyncIterable<T> {
    *
    * @example
    * ```ts
-   * import { flow } from 'weft';
+   * import { flow } from 'weftjs';
    * await flow([1, 2, 3]).reduce((acc, n) => acc + n, 0); // => 6
    * ```
    * @see Flow.toArray
@@ -458,7 +458,7 @@ export class Flow<T> implements AsyncIterable<T> {
    *
    * @example
    * ```ts
-   * import { flow } from 'weft';
+   * import { flow } from 'weftjs';
    * await flow('hello').count(); // => 5
    * ```
    * @see Flow.drain
@@ -477,7 +477,7 @@ export class Flow<T> implements AsyncIterable<T> {
    *
    * @example
    * ```ts
-   * import { flow } from 'weft';
+   * import { flow } from 'weftjs';
    * await flow([7, 8, 9]).first(); // => 7
    * await flow([]).first(); // => undefined
    * ```
@@ -497,7 +497,7 @@ export class Flow<T> implements AsyncIterable<T> {
    *
    * @example
    * ```ts
-   * import { flow } from 'weft';
+   * import { flow } from 'weftjs';
    * const seen: number[] = [];
    * await flow([1, 2, 3]).map((n) => seen.push(n)).drain();
    * seen; // => [1, 2, 3]
@@ -521,7 +521,7 @@ export class Flow<T> implements AsyncIterable<T> {
    *
    * @example
    * ```ts
-   * import { flow } from 'weft';
+   * import { flow } from 'weftjs';
    * const ch = flow([1, 2, 3]).map((n) => n * 2).toChannel(1);
    * const got: number[] = [];
    * for await (const n of ch) got.push(n);
@@ -590,7 +590,7 @@ async function iterate<T>(it: AsyncIterator<T>, each: (x: T) => void): Promise<v
  *
  * @example Stopping a flow with a signal
  * ```ts
- * import { flow } from 'weft';
+ * import { flow } from 'weftjs';
  * const ac = new AbortController();
  * const seen: number[] = [];
  * const run = flow([1, 2, 3, 4], { signal: ac.signal }).forEach((n) => {
@@ -616,7 +616,7 @@ export function flow<T>(source: Iterable<T> | AsyncIterable<T> | ReadableStream<
  *
  * @example
  * ```ts
- * import { merge } from 'weft';
+ * import { merge } from 'weftjs';
  * const out = await merge<number | string>([1, 2], ['a', 'b']).toArray();
  * out.filter((x) => typeof x === 'number'); // => [1, 2]
  * out.length; // => 4
@@ -641,7 +641,7 @@ export function merge<T>(...sources: (Iterable<T> | AsyncIterable<T> | ReadableS
  *
  * @example Three workers share the jobs
  * ```ts
- * import { fanOut, merge } from 'weft';
+ * import { fanOut, merge } from 'weftjs';
  * const workers = fanOut([1, 2, 3, 4, 5, 6], 3).map((w, i) => w.map((n) => `${i}:${n}`));
  * const all = await merge(...workers).toArray();
  * all.length; // => 6
@@ -664,7 +664,7 @@ export function fanOut<T>(source: Iterable<T> | AsyncIterable<T> | ReadableStrea
  *
  * @example
  * ```ts
- * import { tee } from 'weft';
+ * import { tee } from 'weftjs';
  * const [a, b] = tee([1, 2, 3]);
  * await Promise.all([a.toArray(), b.map((n) => n * 10).toArray()]); // => [[1, 2, 3], [10, 20, 30]]
  * ```
@@ -696,7 +696,7 @@ function branches<T>(source: Source<T>, n: number, lag: number): Flow<T>[] {
  *
  * @example
  * ```ts
- * import { Channel, orDone } from 'weft';
+ * import { Channel, orDone } from 'weftjs';
  * const ch = new Channel<number>(4);
  * await ch.send(1);
  * const ac = new AbortController();

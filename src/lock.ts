@@ -11,7 +11,7 @@
  *
  * @example Released at the end of the block
  * ```ts
- * import { Mutex } from 'weft';
+ * import { Mutex } from 'weftjs';
  * const mu = new Mutex();
  * {
  *   using _lock = await mu.lock();

@@ -2,8 +2,8 @@
 // hammer, TryLock, misuse panics), plus FIFO handoff, Lock handles, run and
 // abort.
 import { describe, expect, it } from 'vitest';
-import { Mutex } from 'weft';
-import { trackLeaks } from 'weft/testing';
+import { Mutex } from 'weftjs';
+import { trackLeaks } from 'weftjs/testing';
 import { flush } from '../test/support.js';
 
 const none = { waiters: 0, timers: 0, listeners: 0, details: [] };

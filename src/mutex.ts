@@ -23,7 +23,7 @@ export interface MutexOptions {
  *
  * @example Unlocking an unlocked mutex
  * ```ts
- * import { Mutex } from 'weft';
+ * import { Mutex } from 'weftjs';
  * let code = '';
  * try {
  *   new Mutex().unlock();
@@ -77,7 +77,7 @@ class MutexLock implements Lock {
  *
  * @example A critical section across an await
  * ```ts
- * import { Mutex } from 'weft';
+ * import { Mutex } from 'weftjs';
  * const mu = new Mutex();
  * let balance = 100;
  * const withdraw = (n: number) =>
@@ -132,7 +132,7 @@ export class Mutex {
    * @throws TypeError at once if `opts.signal` is not an AbortSignal.
    * @example Locked for the length of a block
    * ```ts
-   * import { Mutex } from 'weft';
+   * import { Mutex } from 'weftjs';
    * const mu = new Mutex();
    * {
    *   using _lock = await mu.lock();
@@ -156,7 +156,7 @@ export class Mutex {
    *
    * @example Only when free
    * ```ts
-   * import { Mutex } from 'weft';
+   * import { Mutex } from 'weftjs';
    * const mu = new Mutex();
    * const lock = mu.tryLock();
    * lock !== undefined; // => true
@@ -176,7 +176,7 @@ export class Mutex {
    * @throws NotLockedError (`'ERR_NOT_LOCKED'`) if the mutex is not locked.
    * @example Go style
    * ```ts
-   * import { Mutex } from 'weft';
+   * import { Mutex } from 'weftjs';
    * const mu = new Mutex();
    * await mu.lock();
    * mu.unlock();
@@ -206,7 +206,7 @@ export class Mutex {
    * @throws TypeError at once if `fn` is not a function or `opts.signal` not an AbortSignal.
    * @example Unlocked even when `fn` throws
    * ```ts
-   * import { Mutex } from 'weft';
+   * import { Mutex } from 'weftjs';
    * const mu = new Mutex();
    * const failed = mu.run(() => { throw new Error('boom'); });
    * await failed.catch((err: Error) => err.message); // => 'boom'

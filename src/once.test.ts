@@ -2,7 +2,7 @@
 // oncefunc_test.go (runs once, concurrent callers wait, a panic counts as
 // done, OnceFunc re-panics, OnceValue caches).
 import { describe, expect, it } from 'vitest';
-import { Once, onceFunc, onceValue } from 'weft';
+import { Once, onceFunc, onceValue } from 'weftjs';
 import { flush } from '../test/support.js';
 
 describe('Once', () => {

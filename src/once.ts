@@ -27,7 +27,7 @@ const DONE = 2;
  *
  * @example Initialised once, however many callers
  * ```ts
- * import { Once } from 'weft';
+ * import { Once } from 'weftjs';
  * const once = new Once();
  * let inits = 0;
  * const init = async () => {
@@ -41,7 +41,7 @@ const DONE = 2;
  * ```
  * @example Only the first caller sees the error
  * ```ts
- * import { Once } from 'weft';
+ * import { Once } from 'weftjs';
  * const once = new Once();
  * const fail = () => Promise.reject(new Error('no config'));
  * const [first, second] = await Promise.allSettled([once.do(fail), once.do(fail)]);
@@ -71,7 +71,7 @@ export class Once {
    * @throws TypeError at once if `fn` is not a function.
    * @example A synchronous function runs at once
    * ```ts
-   * import { Once } from 'weft';
+   * import { Once } from 'weftjs';
    * const once = new Once();
    * let n = 0;
    * void once.do(() => { n++; });
@@ -123,7 +123,7 @@ function noop(): void {}
  * @throws TypeError at once if `fn` is not a function.
  * @example Set up once
  * ```ts
- * import { onceFunc } from 'weft';
+ * import { onceFunc } from 'weftjs';
  * let calls = 0;
  * const setup = onceFunc((name: string) => {
  *   calls++;
@@ -135,7 +135,7 @@ function noop(): void {}
  * ```
  * @example The first error is thrown again
  * ```ts
- * import { onceFunc } from 'weft';
+ * import { onceFunc } from 'weftjs';
  * const boom = onceFunc(() => { throw new Error('once'); });
  * const errors: unknown[] = [];
  * for (let i = 0; i < 2; i++) {
@@ -179,7 +179,7 @@ export function onceFunc<A extends unknown[], R>(fn: (...a: A) => R): (...a: A) 
  * @throws TypeError at once if `fn` is not a function.
  * @example A lazily loaded value
  * ```ts
- * import { onceValue } from 'weft';
+ * import { onceValue } from 'weftjs';
  * let loads = 0;
  * const config = onceValue(async () => {
  *   loads++;
@@ -192,7 +192,7 @@ export function onceFunc<A extends unknown[], R>(fn: (...a: A) => R): (...a: A) 
  * ```
  * @example The error is cached too
  * ```ts
- * import { onceValue } from 'weft';
+ * import { onceValue } from 'weftjs';
  * let tries = 0;
  * const conn = onceValue((): number => {
  *   tries++;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Pool } from 'weft';
+import { Pool } from 'weftjs';
 
 describe('Pool', () => {
   it('get creates when empty and reuses what was put back, last in first out', () => {

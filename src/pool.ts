@@ -28,7 +28,7 @@ export interface PoolOptions<T> {
  * @throws TypeError at once if `create` or `reset` is not a function; RangeError if `max` is not an integer >= 0 or `Infinity`.
  * @example Reusing buffers
  * ```ts
- * import { Pool } from 'weft';
+ * import { Pool } from 'weftjs';
  * let made = 0;
  * const buffers = new Pool({
  *   create: () => { made++; return [] as string[]; },
@@ -72,7 +72,7 @@ export class Pool<T> {
    *
    * @example A new item when empty
    * ```ts
-   * import { Pool } from 'weft';
+   * import { Pool } from 'weftjs';
    * const pool = new Pool({ create: () => ({ id: Math.random() }) });
    * pool.size; // => 0
    * const item = pool.get();
@@ -92,7 +92,7 @@ export class Pool<T> {
    *
    * @example Beyond `max`, items are dropped
    * ```ts
-   * import { Pool } from 'weft';
+   * import { Pool } from 'weftjs';
    * const pool = new Pool({ create: () => new Uint8Array(1024), max: 1 });
    * pool.put(pool.get());
    * pool.put(new Uint8Array(1024));

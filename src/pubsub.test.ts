@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type Message, PubSub } from 'weft';
-import { trackLeaks } from 'weft/testing';
+import { type Message, PubSub } from 'weftjs';
+import { trackLeaks } from 'weftjs/testing';
 import { flush as tick } from '../test/support.js';
 
 const clean = { waiters: 0, timers: 0, listeners: 0, details: [] };

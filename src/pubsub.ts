@@ -100,7 +100,7 @@ export interface Subscription<M> extends AsyncIterable<Message<M>> {
  *
  * @example A subscriber that would rather end than lose a message
  * ```ts
- * import { PubSub } from 'weft';
+ * import { PubSub } from 'weftjs';
  * const bus = new PubSub<number>();
  * const sub = bus.subscribe('ticks', { buffer: 1, overflow: 'error' });
  * await bus.publish('ticks', 1);
@@ -118,7 +118,7 @@ export class SubscriberOverflowError extends WeftError {
  *
  * @example Publishing after close
  * ```ts
- * import { PubSub } from 'weft';
+ * import { PubSub } from 'weftjs';
  * const bus = new PubSub<string>();
  * bus.close();
  * const err = await bus.publish('news', 'late').catch((e) => e);
@@ -424,7 +424,7 @@ class Sub<M> implements Subscription<M> {
  *
  * @example Wildcards
  * ```ts
- * import { PubSub } from 'weft';
+ * import { PubSub } from 'weftjs';
  * const ps = new PubSub<number>();
  * const all = ps.subscribe('orders.>');
  * const created = ps.subscribe(['orders.*.created', 'orders.created']);
@@ -439,7 +439,7 @@ class Sub<M> implements Subscription<M> {
  * ```
  * @example A slow subscriber drops what does not fit
  * ```ts
- * import { PubSub } from 'weft';
+ * import { PubSub } from 'weftjs';
  * const ps = new PubSub<string>();
  * const sub = ps.subscribe('log', { buffer: 2 });
  * for (const line of ['a', 'b', 'c']) await ps.publish('log', line);
@@ -481,7 +481,7 @@ export class PubSub<M> {
    * @throws PubSubClosedError (code `'ERR_PUBSUB_CLOSED'`) once `close()` was called.
    * @example
    * ```ts
-   * import { PubSub } from 'weft';
+   * import { PubSub } from 'weftjs';
    * const ps = new PubSub<string>();
    * const ac = new AbortController();
    * const sub = ps.subscribe(['a', 'b.*'], { buffer: 10, overflow: 'drop-oldest', signal: ac.signal });
@@ -537,7 +537,7 @@ export class PubSub<M> {
    * Rejects with PubSubClosedError (code `'ERR_PUBSUB_CLOSED'`) once `close()` was called, or with `signal.reason`.
    * @example Backpressure from a 'block' subscriber
    * ```ts
-   * import { PubSub } from 'weft';
+   * import { PubSub } from 'weftjs';
    * const ps = new PubSub<number>();
    * const sub = ps.subscribe('jobs', { buffer: 1, overflow: 'block' });
    * await ps.publish('jobs', 1); // => { delivered: 1, dropped: 0 }
@@ -598,7 +598,7 @@ export class PubSub<M> {
    *
    * @example
    * ```ts
-   * import { PubSub } from 'weft';
+   * import { PubSub } from 'weftjs';
    * const ps = new PubSub<string>();
    * const sub = ps.subscribe('t');
    * await ps.publish('t', 'last');

@@ -1,8 +1,8 @@
 // The intent of golang.org/x/time/rate's rate_test.go, on virtual time.
 
 import { describe, expect, it } from 'vitest';
-import { type Clock, every, KeyedRateLimiter, RateLimiter, type Reservation } from 'weft';
-import { TestClock, trackLeaks } from 'weft/testing';
+import { type Clock, every, KeyedRateLimiter, RateLimiter, type Reservation } from 'weftjs';
+import { TestClock, trackLeaks } from 'weftjs/testing';
 
 const d = 100; // x/time's tests step time by d = 100ms
 

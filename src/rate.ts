@@ -26,7 +26,7 @@ import { Waiter, WaitQueue } from './internal/waiter.js';
  *
  * @example Ten events a second
  * ```ts
- * import { every, RateLimiter } from 'weft';
+ * import { every, RateLimiter } from 'weftjs';
  * every(100); // => 10
  * every(0); // => Infinity
  * new RateLimiter({ rate: every(250), burst: 1 }).rate; // => 4
@@ -45,7 +45,7 @@ export function every(intervalMs: number): number {
  *
  * @example A budget that does not refill
  * ```ts
- * import { RateLimiter } from 'weft';
+ * import { RateLimiter } from 'weftjs';
  * const lim = new RateLimiter({ rate: 0, burst: 2 });
  * await lim.wait(2);
  * await lim.wait(1).catch((err) => err.code); // => 'ERR_RATE_LIMIT_EXCEEDED'
@@ -77,8 +77,8 @@ export interface RateLimiterOptions {
  *
  * @example Act now or give the tokens back
  * ```ts
- * import { RateLimiter } from 'weft';
- * import { TestClock } from 'weft/testing';
+ * import { RateLimiter } from 'weftjs';
+ * import { TestClock } from 'weftjs/testing';
  * const clock = new TestClock();
  * const lim = new RateLimiter({ rate: 1, burst: 1, clock });
  * lim.allow();
@@ -165,8 +165,8 @@ class RateWaiter extends Waiter<void> {
  *
  * @example Ten a second, bursts of five
  * ```ts
- * import { RateLimiter } from 'weft';
- * import { TestClock } from 'weft/testing';
+ * import { RateLimiter } from 'weftjs';
+ * import { TestClock } from 'weftjs/testing';
  * const clock = new TestClock();
  * const lim = new RateLimiter({ rate: 10, burst: 5, clock });
  * [1, 2, 3, 4, 5, 6].map(() => lim.allow()); // => [true, true, true, true, true, false]
@@ -176,8 +176,8 @@ class RateWaiter extends Waiter<void> {
  * ```
  * @example Waiting for a token
  * ```ts
- * import { RateLimiter } from 'weft';
- * import { TestClock } from 'weft/testing';
+ * import { RateLimiter } from 'weftjs';
+ * import { TestClock } from 'weftjs/testing';
  * const clock = new TestClock();
  * const lim = new RateLimiter({ rate: 2, burst: 1, clock });
  * const times: number[] = [];
@@ -244,7 +244,7 @@ export class RateLimiter {
    * @throws RangeError if `n` is not an integer >= 0.
    * @example Dropping what exceeds the rate
    * ```ts
-   * import { RateLimiter } from 'weft';
+   * import { RateLimiter } from 'weftjs';
    * const lim = new RateLimiter({ rate: 1, burst: 3 });
    * lim.allow(2); // => true
    * lim.allow(2); // => false
@@ -268,8 +268,8 @@ export class RateLimiter {
    * @throws RangeError if `n` is not an integer >= 0.
    * @example Acting later
    * ```ts
-   * import { RateLimiter } from 'weft';
-   * import { TestClock } from 'weft/testing';
+   * import { RateLimiter } from 'weftjs';
+   * import { TestClock } from 'weftjs/testing';
    * const clock = new TestClock();
    * const lim = new RateLimiter({ rate: 10, burst: 2, clock });
    * lim.reserve(2).delay; // => 0
@@ -308,8 +308,8 @@ export class RateLimiter {
    *
    * @example Spacing out requests
    * ```ts
-   * import { RateLimiter } from 'weft';
-   * import { TestClock } from 'weft/testing';
+   * import { RateLimiter } from 'weftjs';
+   * import { TestClock } from 'weftjs/testing';
    * const clock = new TestClock();
    * const lim = new RateLimiter({ rate: 10, burst: 3, clock });
    * await lim.wait(2);
@@ -319,8 +319,8 @@ export class RateLimiter {
    * ```
    * @example Giving up gives the token back
    * ```ts
-   * import { RateLimiter } from 'weft';
-   * import { TestClock } from 'weft/testing';
+   * import { RateLimiter } from 'weftjs';
+   * import { TestClock } from 'weftjs/testing';
    * const clock = new TestClock();
    * const lim = new RateLimiter({ rate: 10, burst: 1, clock });
    * lim.allow(); // => true
@@ -456,8 +456,8 @@ const SWEEP = 4;
  *
  * @example Per-user limits
  * ```ts
- * import { KeyedRateLimiter } from 'weft';
- * import { TestClock } from 'weft/testing';
+ * import { KeyedRateLimiter } from 'weftjs';
+ * import { TestClock } from 'weftjs/testing';
  * const clock = new TestClock();
  * const limits = new KeyedRateLimiter({ rate: 1, burst: 2, clock });
  * [limits.allow('ann'), limits.allow('ann'), limits.allow('ann')]; // => [true, true, false]
@@ -467,7 +467,7 @@ const SWEEP = 4;
  * ```
  * @example Memory stays bounded
  * ```ts
- * import { KeyedRateLimiter } from 'weft';
+ * import { KeyedRateLimiter } from 'weftjs';
  * const limits = new KeyedRateLimiter({ rate: 1, burst: 1, maxKeys: 100 });
  * for (let i = 0; i < 10_000; i++) limits.allow(`ip-${i}`);
  * limits.size; // => 100
@@ -529,8 +529,8 @@ export class KeyedRateLimiter {
    * @throws RangeError if `n` is not an integer >= 0 or exceeds `burst` at a finite rate.
    * @example Each key waits on its own
    * ```ts
-   * import { KeyedRateLimiter } from 'weft';
-   * import { TestClock } from 'weft/testing';
+   * import { KeyedRateLimiter } from 'weftjs';
+   * import { TestClock } from 'weftjs/testing';
    * const clock = new TestClock();
    * const limits = new KeyedRateLimiter({ rate: 10, burst: 1, clock });
    * await limits.wait('ann');

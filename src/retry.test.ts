@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { CircuitBreaker, retry } from 'weft';
-import { TestClock, trackLeaks } from 'weft/testing';
+import { CircuitBreaker, retry } from 'weftjs';
+import { TestClock, trackLeaks } from 'weftjs/testing';
 
 /** An fn that fails `failures` times, recording each attempt's number and time. */
 function flaky(clock: TestClock, failures: number, log: [number, number][] = []) {

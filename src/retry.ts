@@ -91,8 +91,8 @@ const JITTER = ['full', 'equal', 'none'];
  *
  * @example Backoff without jitter
  * ```ts
- * import { retry } from 'weft';
- * import { TestClock } from 'weft/testing';
+ * import { retry } from 'weftjs';
+ * import { TestClock } from 'weftjs/testing';
  * const clock = new TestClock();
  * const log: string[] = [];
  * const result = retry(
@@ -109,7 +109,7 @@ const JITTER = ['full', 'equal', 'none'];
  * ```
  * @example Only some errors are worth retrying
  * ```ts
- * import { retry } from 'weft';
+ * import { retry } from 'weftjs';
  * let calls = 0;
  * const err = await retry(
  *   () => {
@@ -123,8 +123,8 @@ const JITTER = ['full', 'equal', 'none'];
  * ```
  * @example Giving up on abort
  * ```ts
- * import { retry } from 'weft';
- * import { TestClock } from 'weft/testing';
+ * import { retry } from 'weftjs';
+ * import { TestClock } from 'weftjs/testing';
  * const clock = new TestClock();
  * const ac = new AbortController();
  * const result = retry(() => Promise.reject(new Error('down')), { attempts: 10, signal: ac.signal, clock });

@@ -2,8 +2,8 @@
 // readers and writers excluding each other under a hammer, misuse), plus
 // writer preference and reader batching.
 import { describe, expect, it } from 'vitest';
-import { RWMutex } from 'weft';
-import { trackLeaks } from 'weft/testing';
+import { RWMutex } from 'weftjs';
+import { trackLeaks } from 'weftjs/testing';
 import { flush } from '../test/support.js';
 
 const none = { waiters: 0, timers: 0, listeners: 0, details: [] };

@@ -99,7 +99,7 @@ function settleAll<T>(fn: () => T | Promise<T>, unlock: () => void): Promise<T> 
  *
  * @example Readers share, a writer excludes
  * ```ts
- * import { RWMutex } from 'weft';
+ * import { RWMutex } from 'weftjs';
  * const rw = new RWMutex();
  * const config = { version: 1 };
  * const reads = [1, 2, 3].map(() => rw.runRead(() => config.version));
@@ -152,7 +152,7 @@ export class RWMutex {
    * @throws TypeError at once if `opts.signal` is not an AbortSignal.
    * @example Many readers at once
    * ```ts
-   * import { RWMutex } from 'weft';
+   * import { RWMutex } from 'weftjs';
    * const rw = new RWMutex();
    * const a = await rw.rLock();
    * const b = await rw.rLock();
@@ -181,7 +181,7 @@ export class RWMutex {
    *
    * @example Fails while a writer holds the lock
    * ```ts
-   * import { RWMutex } from 'weft';
+   * import { RWMutex } from 'weftjs';
    * const rw = new RWMutex();
    * const w = rw.tryLock();
    * rw.tryRLock(); // => undefined
@@ -203,7 +203,7 @@ export class RWMutex {
    * @throws NotLockedError (`'ERR_NOT_LOCKED'`) if no reader holds the lock.
    * @example Go style
    * ```ts
-   * import { RWMutex } from 'weft';
+   * import { RWMutex } from 'weftjs';
    * const rw = new RWMutex();
    * await rw.rLock();
    * rw.rUnlock();
@@ -231,7 +231,7 @@ export class RWMutex {
    * @throws TypeError at once if `opts.signal` is not an AbortSignal.
    * @example A writer waits for the readers, and new readers wait for it
    * ```ts
-   * import { RWMutex } from 'weft';
+   * import { RWMutex } from 'weftjs';
    * const rw = new RWMutex();
    * const reader = await rw.rLock();
    * const writing = rw.lock();
@@ -259,7 +259,7 @@ export class RWMutex {
    *
    * @example Fails while a reader holds the lock
    * ```ts
-   * import { RWMutex } from 'weft';
+   * import { RWMutex } from 'weftjs';
    * const rw = new RWMutex();
    * const r = rw.tryRLock();
    * rw.tryLock(); // => undefined
@@ -280,7 +280,7 @@ export class RWMutex {
    * @throws NotLockedError (`'ERR_NOT_LOCKED'`) if no writer holds the lock.
    * @example Go style
    * ```ts
-   * import { RWMutex } from 'weft';
+   * import { RWMutex } from 'weftjs';
    * const rw = new RWMutex();
    * await rw.lock();
    * rw.unlock();
@@ -308,7 +308,7 @@ export class RWMutex {
    * @throws TypeError at once if `fn` is not a function or `opts.signal` not an AbortSignal.
    * @example Reading shared state
    * ```ts
-   * import { RWMutex } from 'weft';
+   * import { RWMutex } from 'weftjs';
    * const rw = new RWMutex();
    * const cache = new Map([['a', 1]]);
    * await rw.runRead(() => cache.get('a')); // => 1
@@ -338,7 +338,7 @@ export class RWMutex {
    * @throws TypeError at once if `fn` is not a function or `opts.signal` not an AbortSignal.
    * @example Updating shared state
    * ```ts
-   * import { RWMutex } from 'weft';
+   * import { RWMutex } from 'weftjs';
    * const rw = new RWMutex();
    * const cache = new Map<string, number>();
    * await rw.run(() => cache.set('a', 1));

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { type Case, Channel, recv, select, send } from 'weft';
-import { trackLeaks } from 'weft/testing';
+import { type Case, Channel, recv, select, send } from 'weftjs';
+import { trackLeaks } from 'weftjs/testing';
 
 const none = { waiters: 0, timers: 0, listeners: 0, details: [] };
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));

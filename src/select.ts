@@ -27,7 +27,7 @@ import { Waiter, type WaitQueue } from './internal/waiter.js';
  *
  * @example A case built once, reused by every select of a loop
  * ```ts
- * import { Channel, recv, select } from 'weft';
+ * import { Channel, recv, select } from 'weftjs';
  * const jobs = new Channel<number>(3);
  * for (const n of [1, 2, 3]) await jobs.send(n);
  * jobs.close();
@@ -83,7 +83,7 @@ function checkChannel(ch: unknown, op: string): Channel<any> | null | undefined 
  * @throws TypeError if `ch` is not a Channel, null or undefined, or `then` is not a function.
  * @example
  * ```ts
- * import { Channel, recv, select } from 'weft';
+ * import { Channel, recv, select } from 'weftjs';
  * const ch = new Channel<number>(1);
  * ch.trySend(3);
  * await select([recv(ch, (v, ok) => [v, ok])]); // => [3, true]
@@ -117,7 +117,7 @@ export function recv<T, R>(
  * @throws TypeError if `ch` is not a Channel, null or undefined, or `then` is not a function.
  * @example Send if there is room, else drop
  * ```ts
- * import { Channel, select, send } from 'weft';
+ * import { Channel, select, send } from 'weftjs';
  * const ch = new Channel<string>(1);
  * const offer = (v: string) => select([send(ch, v, () => 'sent')], { default: () => 'dropped' });
  * await offer('a'); // => 'sent'
@@ -241,7 +241,7 @@ function commit<R>(c: Case<R>): Promise<Awaited<R>> {
  * @throws TypeError if `cases` is not an array of cases, or an option has the wrong type.
  * @example The first channel to deliver wins
  * ```ts
- * import { Channel, recv, select } from 'weft';
+ * import { Channel, recv, select } from 'weftjs';
  * const a = new Channel<string>();
  * const b = new Channel<string>();
  * const winner = select([recv(a, (v) => `a:${v}`), recv(b, (v) => `b:${v}`)]);
@@ -251,8 +251,8 @@ function commit<R>(c: Case<R>): Promise<Awaited<R>> {
  * ```
  * @example A timeout with after()
  * ```ts
- * import { Channel, after, recv, select } from 'weft';
- * import { TestClock } from 'weft/testing';
+ * import { Channel, after, recv, select } from 'weftjs';
+ * import { TestClock } from 'weftjs/testing';
  * const clock = new TestClock();
  * const replies = new Channel<string>();
  * const reply = select([recv(replies, (v) => v), recv(after(100, { clock }), () => 'timeout')]);
@@ -261,7 +261,7 @@ function commit<R>(c: Case<R>): Promise<Awaited<R>> {
  * ```
  * @example Non-blocking receive with a default
  * ```ts
- * import { Channel, recv, select } from 'weft';
+ * import { Channel, recv, select } from 'weftjs';
  * const ch = new Channel<number>();
  * await select([recv(ch, (v) => v)], { default: () => 'nothing ready' }); // => 'nothing ready'
  * ```

@@ -2,8 +2,8 @@
 // plus weft's own contract (Lock handles, run, abort, validation).
 import { setMaxListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { Semaphore, sleep } from 'weft';
-import { TestClock, trackLeaks } from 'weft/testing';
+import { Semaphore, sleep } from 'weftjs';
+import { TestClock, trackLeaks } from 'weftjs/testing';
 import { flush } from '../test/support.js';
 
 const none = { waiters: 0, timers: 0, listeners: 0, details: [] };

@@ -31,7 +31,7 @@ export interface SemaphoreRunOptions {
  *
  * @example Releasing what was never acquired
  * ```ts
- * import { Semaphore } from 'weft';
+ * import { Semaphore } from 'weftjs';
  * const sem = new Semaphore(2);
  * let code = '';
  * try {
@@ -89,7 +89,7 @@ class Permit implements Lock {
  * @throws RangeError at once if `size` is not an integer >= 1 (`Infinity` is accepted: no limit).
  * @example At most 3 at a time
  * ```ts
- * import { Semaphore } from 'weft';
+ * import { Semaphore } from 'weftjs';
  * const sem = new Semaphore(3);
  * let running = 0;
  * let peak = 0;
@@ -105,7 +105,7 @@ class Permit implements Lock {
  * ```
  * @example A large waiter holds back smaller ones
  * ```ts
- * import { Semaphore } from 'weft';
+ * import { Semaphore } from 'weftjs';
  * const sem = new Semaphore(10);
  * const first = await sem.acquire(6);
  * const order: string[] = [];
@@ -159,7 +159,7 @@ export class Semaphore {
    * @throws TypeError / RangeError at once if `weight` is not an integer >= 0, or `opts.signal` not an AbortSignal.
    * @example Permits by weight, released with `using`
    * ```ts
-   * import { Semaphore } from 'weft';
+   * import { Semaphore } from 'weftjs';
    * const sem = new Semaphore(10);
    * {
    *   using _permits = await sem.acquire(4);
@@ -169,7 +169,7 @@ export class Semaphore {
    * ```
    * @example Giving up the wait
    * ```ts
-   * import { Semaphore } from 'weft';
+   * import { Semaphore } from 'weftjs';
    * const sem = new Semaphore(1);
    * const held = await sem.acquire();
    * const ac = new AbortController();
@@ -200,7 +200,7 @@ export class Semaphore {
    * @throws TypeError / RangeError at once if `weight` is not an integer >= 0.
    * @example Taking what is free, or nothing
    * ```ts
-   * import { Semaphore } from 'weft';
+   * import { Semaphore } from 'weftjs';
    * const sem = new Semaphore(2);
    * sem.tryAcquire(); // => true
    * sem.tryAcquire(2); // => false
@@ -222,7 +222,7 @@ export class Semaphore {
    * @throws TypeError / RangeError at once if `weight` is not an integer >= 0.
    * @example Go style: acquire, then release by weight
    * ```ts
-   * import { Semaphore } from 'weft';
+   * import { Semaphore } from 'weftjs';
    * const sem = new Semaphore(5);
    * await sem.acquire(3);
    * sem.release(3);
@@ -256,7 +256,7 @@ export class Semaphore {
    * @throws TypeError / RangeError at once if `fn` is not a function, `opts.weight` not an integer >= 0, or `opts.signal` not an AbortSignal.
    * @example Bounding concurrent requests
    * ```ts
-   * import { Semaphore } from 'weft';
+   * import { Semaphore } from 'weftjs';
    * const sem = new Semaphore(2);
    * const fetchUser = (id: number) => sem.run(async () => ({ id }));
    * const users = await Promise.all([1, 2, 3].map(fetchUser));
@@ -265,7 +265,7 @@ export class Semaphore {
    * ```
    * @example The permits come back when `fn` throws
    * ```ts
-   * import { Semaphore } from 'weft';
+   * import { Semaphore } from 'weftjs';
    * const sem = new Semaphore(4);
    * const failed = sem.run(() => { throw new Error('boom'); }, { weight: 4 });
    * await failed.catch((err: Error) => err.message); // => 'boom'

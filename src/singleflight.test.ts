@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Singleflight } from 'weft';
-import { trackLeaks } from 'weft/testing';
+import { Singleflight } from 'weftjs';
+import { trackLeaks } from 'weftjs/testing';
 import { deferred, flush as tick } from '../test/support.js';
 
 const clean = { waiters: 0, timers: 0, listeners: 0, details: [] };

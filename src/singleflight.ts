@@ -106,7 +106,7 @@ function finish(call: Call, ok: boolean, result: unknown): void {
  *
  * @example 100 concurrent requests, 1 query
  * ```ts
- * import { Singleflight } from 'weft';
+ * import { Singleflight } from 'weftjs';
  * const sf = new Singleflight();
  * let queries = 0;
  * const query = async () => {
@@ -146,7 +146,7 @@ export class Singleflight {
    * @throws TypeError at once if `key` is not a string, `fn` not a function, or `opts.signal` not an AbortSignal.
    * @example Callers share one run's error too
    * ```ts
-   * import { Singleflight } from 'weft';
+   * import { Singleflight } from 'weftjs';
    * const sf = new Singleflight();
    * const fail = () => Promise.reject(new Error('db down'));
    * const [a, b] = await Promise.allSettled([sf.do('k', fail), sf.do('k', fail)]);
@@ -154,7 +154,7 @@ export class Singleflight {
    * ```
    * @example A caller that gives up leaves the run to the others
    * ```ts
-   * import { Singleflight } from 'weft';
+   * import { Singleflight } from 'weftjs';
    * const sf = new Singleflight();
    * const ac = new AbortController();
    * let fnSignal!: AbortSignal;
@@ -189,7 +189,7 @@ export class Singleflight {
    * @throws TypeError at once if an argument is invalid.
    * @example
    * ```ts
-   * import { Singleflight } from 'weft';
+   * import { Singleflight } from 'weftjs';
    * const sf = new Singleflight();
    * const fn = async () => 42;
    * const both = await Promise.all([sf.doShared('k', fn), sf.doShared('k', fn)]);
@@ -215,7 +215,7 @@ export class Singleflight {
    * @throws TypeError at once if `key` is not a string.
    * @example
    * ```ts
-   * import { Singleflight } from 'weft';
+   * import { Singleflight } from 'weftjs';
    * const sf = new Singleflight();
    * let finishOld!: (v: string) => void;
    * const old = sf.do('k', () => new Promise<string>((r) => (finishOld = r)));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SyncMap } from 'weft';
+import { SyncMap } from 'weftjs';
 import { flush } from '../test/support.js';
 
 describe('SyncMap', () => {

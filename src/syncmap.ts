@@ -48,7 +48,7 @@ function same(a: unknown, b: unknown): boolean {
  *
  * @example Go's operations
  * ```ts
- * import { SyncMap } from 'weft';
+ * import { SyncMap } from 'weftjs';
  * const m = new SyncMap<string, number>();
  * m.store('a', 1);
  * m.loadOrStore('a', 2); // => { value: 1, loaded: true }
@@ -60,7 +60,7 @@ function same(a: unknown, b: unknown): boolean {
  * ```
  * @example One computation per key
  * ```ts
- * import { SyncMap } from 'weft';
+ * import { SyncMap } from 'weftjs';
  * const users = new SyncMap<number, { id: number }>();
  * let queries = 0;
  * const fetchUser = async (id: number) => {
@@ -93,7 +93,7 @@ export class SyncMap<K, V> {
    *
    * @example Present and absent keys
    * ```ts
-   * import { SyncMap } from 'weft';
+   * import { SyncMap } from 'weftjs';
    * const m = new SyncMap<string, number>();
    * m.load('x'); // => undefined
    * m.store('x', 1);
@@ -110,7 +110,7 @@ export class SyncMap<K, V> {
    *
    * @example Storing a value
    * ```ts
-   * import { SyncMap } from 'weft';
+   * import { SyncMap } from 'weftjs';
    * const m = new SyncMap<string, string>();
    * m.store('k', 'v');
    * m.load('k'); // => 'v'
@@ -127,7 +127,7 @@ export class SyncMap<K, V> {
    *
    * @example The first store wins
    * ```ts
-   * import { SyncMap } from 'weft';
+   * import { SyncMap } from 'weftjs';
    * const m = new SyncMap<string, number>();
    * m.loadOrStore('n', 1); // => { value: 1, loaded: false }
    * m.loadOrStore('n', 2); // => { value: 1, loaded: true }
@@ -146,7 +146,7 @@ export class SyncMap<K, V> {
    *
    * @example Taking a value out
    * ```ts
-   * import { SyncMap } from 'weft';
+   * import { SyncMap } from 'weftjs';
    * const m = new SyncMap<string, number>();
    * m.store('n', 1);
    * m.loadAndDelete('n'); // => { value: 1, loaded: true }
@@ -168,7 +168,7 @@ export class SyncMap<K, V> {
    *
    * @example Deleting a key
    * ```ts
-   * import { SyncMap } from 'weft';
+   * import { SyncMap } from 'weftjs';
    * const m = new SyncMap<string, number>();
    * m.store('n', 1);
    * m.delete('n');
@@ -185,7 +185,7 @@ export class SyncMap<K, V> {
    *
    * @example Replacing a value
    * ```ts
-   * import { SyncMap } from 'weft';
+   * import { SyncMap } from 'weftjs';
    * const m = new SyncMap<string, number>();
    * m.swap('n', 1); // => { previous: undefined, loaded: false }
    * m.swap('n', 2); // => { previous: 1, loaded: true }
@@ -206,7 +206,7 @@ export class SyncMap<K, V> {
    *
    * @example Only from the expected value
    * ```ts
-   * import { SyncMap } from 'weft';
+   * import { SyncMap } from 'weftjs';
    * const m = new SyncMap<string, number>();
    * m.store('n', 1);
    * m.compareAndSwap('n', 2, 3); // => false
@@ -228,7 +228,7 @@ export class SyncMap<K, V> {
    *
    * @example Only the expected value
    * ```ts
-   * import { SyncMap } from 'weft';
+   * import { SyncMap } from 'weftjs';
    * const m = new SyncMap<string, number>();
    * m.store('n', 1);
    * m.compareAndDelete('n', 2); // => false
@@ -252,7 +252,7 @@ export class SyncMap<K, V> {
    * @throws TypeError at once if `fn` is not a function.
    * @example Stopping early
    * ```ts
-   * import { SyncMap } from 'weft';
+   * import { SyncMap } from 'weftjs';
    * const m = new SyncMap<string, number>();
    * m.store('a', 1);
    * m.store('b', 2);
@@ -274,7 +274,7 @@ export class SyncMap<K, V> {
    *
    * @example Emptying the map
    * ```ts
-   * import { SyncMap } from 'weft';
+   * import { SyncMap } from 'weftjs';
    * const m = new SyncMap<string, number>();
    * m.store('a', 1);
    * m.clear();
@@ -308,7 +308,7 @@ export class SyncMap<K, V> {
    * @throws TypeError at once if `compute` is not a function.
    * @example A failed computation is not cached
    * ```ts
-   * import { SyncMap } from 'weft';
+   * import { SyncMap } from 'weftjs';
    * const m = new SyncMap<string, number>();
    * let tries = 0;
    * const flaky = async () => {

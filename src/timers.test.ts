@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 // `after` is renamed here because the linter takes a bare `after(…)` inside `describe` for a test hook.
-import { Channel, recv, select, Ticker, after as timeAfter } from 'weft';
-import { TestClock, trackLeaks } from 'weft/testing';
+import { Channel, recv, select, Ticker, after as timeAfter } from 'weftjs';
+import { TestClock, trackLeaks } from 'weftjs/testing';
 
 const none = { waiters: 0, timers: 0, listeners: 0, details: [] };
 

@@ -67,8 +67,8 @@ class AfterTimer implements EventListenerObject {
  * RangeError if `ms` is negative, NaN or infinite.
  * @example
  * ```ts
- * import { after } from 'weft';
- * import { TestClock } from 'weft/testing';
+ * import { after } from 'weftjs';
+ * import { TestClock } from 'weftjs/testing';
  * const clock = new TestClock(1000);
  * const ch = after(50, { clock });
  * ch.tryRecv(); // => undefined
@@ -78,8 +78,8 @@ class AfterTimer implements EventListenerObject {
  * ```
  * @example A timeout that is stopped when the work wins
  * ```ts
- * import { Channel, after, recv, select } from 'weft';
- * import { TestClock, trackLeaks } from 'weft/testing';
+ * import { Channel, after, recv, select } from 'weftjs';
+ * import { TestClock, trackLeaks } from 'weftjs/testing';
  * using leaks = trackLeaks();
  * const clock = new TestClock();
  * const results = new Channel<string>(1);
@@ -134,8 +134,8 @@ function checkPeriod(ms: unknown, op: string): number {
  *
  * @example Ticks on virtual time, ended by stop()
  * ```ts
- * import { Ticker } from 'weft';
- * import { TestClock } from 'weft/testing';
+ * import { Ticker } from 'weftjs';
+ * import { TestClock } from 'weftjs/testing';
  * const clock = new TestClock();
  * const ticker = new Ticker(10, { clock });
  * const seen: number[] = [];
@@ -149,8 +149,8 @@ function checkPeriod(ms: unknown, op: string): number {
  * ```
  * @example A slow receiver misses ticks
  * ```ts
- * import { Ticker } from 'weft';
- * import { TestClock } from 'weft/testing';
+ * import { Ticker } from 'weftjs';
+ * import { TestClock } from 'weftjs/testing';
  * const clock = new TestClock();
  * using ticker = new Ticker(10, { clock });
  * await clock.advance(35);
@@ -194,8 +194,8 @@ export class Ticker implements AsyncIterable<number>, Disposable {
    * @throws TypeError if `ms` is not a number; RangeError if it is not > 0 or not finite.
    * @example
    * ```ts
-   * import { Ticker } from 'weft';
-   * import { TestClock } from 'weft/testing';
+   * import { Ticker } from 'weftjs';
+   * import { TestClock } from 'weftjs/testing';
    * const clock = new TestClock();
    * using ticker = new Ticker(10, { clock });
    * await clock.advance(5);

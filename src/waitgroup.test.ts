@@ -3,8 +3,8 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { WaitGroup } from 'weft';
-import { trackLeaks } from 'weft/testing';
+import { WaitGroup } from 'weftjs';
+import { trackLeaks } from 'weftjs/testing';
 import { flush } from '../test/support.js';
 
 const none = { waiters: 0, timers: 0, listeners: 0, details: [] };
@@ -61,7 +61,7 @@ describe('WaitGroup', () => {
   it('go leaves a task’s rejection and a synchronous throw unhandled, as a panic, and marks the task done', () => {
     const here = fileURLToPath(new URL('.', import.meta.url));
     const program = `
-      import { WaitGroup } from 'weft';
+      import { WaitGroup } from 'weftjs';
       const seen = [];
       process.on('unhandledRejection', (err) => seen.push(err.message));
       const wg = new WaitGroup();

@@ -28,7 +28,7 @@ export interface WaitGroupWaitOptions {
  *
  * @example Waiting for a batch of tasks
  * ```ts
- * import { WaitGroup } from 'weft';
+ * import { WaitGroup } from 'weftjs';
  * const wg = new WaitGroup();
  * const results: number[] = [];
  * for (const n of [3, 1, 2]) {
@@ -65,7 +65,7 @@ export class WaitGroup {
    * @throws RangeError if the counter would go negative (it is left as it was), or `delta` is not an integer.
    * @example Go style
    * ```ts
-   * import { WaitGroup } from 'weft';
+   * import { WaitGroup } from 'weftjs';
    * const wg = new WaitGroup();
    * wg.add(2);
    * setTimeout(() => wg.done(), 1);
@@ -93,7 +93,7 @@ export class WaitGroup {
    * @throws RangeError if the counter is already zero.
    * @example One more than added
    * ```ts
-   * import { WaitGroup } from 'weft';
+   * import { WaitGroup } from 'weftjs';
    * const wg = new WaitGroup();
    * wg.add();
    * wg.done();
@@ -122,7 +122,7 @@ export class WaitGroup {
    * @throws TypeError at once if `fn` is not a function.
    * @example Tasks that are synchronous or not
    * ```ts
-   * import { WaitGroup } from 'weft';
+   * import { WaitGroup } from 'weftjs';
    * const wg = new WaitGroup();
    * let n = 0;
    * wg.go(() => { n++; });
@@ -160,7 +160,7 @@ export class WaitGroup {
    * @throws TypeError at once if `opts.signal` is not an AbortSignal.
    * @example Waiting with a deadline
    * ```ts
-   * import { WaitGroup } from 'weft';
+   * import { WaitGroup } from 'weftjs';
    * const wg = new WaitGroup();
    * wg.add();
    * const ac = new AbortController();

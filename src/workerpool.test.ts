@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Flow, type JobContext, WorkerPool } from 'weft';
-import { TestClock, trackLeaks } from 'weft/testing';
+import { Flow, type JobContext, WorkerPool } from 'weftjs';
+import { TestClock, trackLeaks } from 'weftjs/testing';
 import { deferred, endless, flush as tick } from '../test/support.js';
 
 async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {

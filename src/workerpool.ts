@@ -65,7 +65,7 @@ export interface WorkerPoolStats {
  *
  * @example Shedding load past one waiting job
  * ```ts
- * import { WorkerPool } from 'weft';
+ * import { WorkerPool } from 'weftjs';
  * let release!: () => void;
  * const gate = new Promise<void>((resolve) => (release = resolve));
  * const pool = new WorkerPool(async (n: number) => (await gate, n), { concurrency: 1, maxQueue: 1 });
@@ -88,7 +88,7 @@ export class QueueFullError extends WeftError {
  *
  * @example Submitting to a closed pool
  * ```ts
- * import { WorkerPool } from 'weft';
+ * import { WorkerPool } from 'weftjs';
  * const pool = new WorkerPool((n: number) => n * 2);
  * await pool.close();
  * const err = await pool.submit(1).catch((e) => e);
@@ -182,7 +182,7 @@ class SubmitContext implements JobContext {
  *
  * @example Five workers, twenty jobs
  * ```ts
- * import { WorkerPool } from 'weft';
+ * import { WorkerPool } from 'weftjs';
  * const pool = new WorkerPool(async (n: number, { worker }) => {
  *   await Promise.resolve();
  *   return { n, square: n * n, worker };
@@ -196,7 +196,7 @@ class SubmitContext implements JobContext {
  * ```
  * @example Submitting jobs one by one
  * ```ts
- * import { WorkerPool } from 'weft';
+ * import { WorkerPool } from 'weftjs';
  * const pool = new WorkerPool((s: string) => s.toUpperCase(), { concurrency: 2 });
  * await pool.submit('a'); // => 'A'
  * await Promise.all([pool.submit('b'), pool.submit('c'), pool.submit('d')]); // => ['B', 'C', 'D']
@@ -303,7 +303,7 @@ export class WorkerPool<T, R> {
    *
    * @example A full queue sheds load
    * ```ts
-   * import { WorkerPool } from 'weft';
+   * import { WorkerPool } from 'weftjs';
    * const pool = new WorkerPool(() => new Promise<string>((r) => setTimeout(r, 5, 'done')), { concurrency: 1, maxQueue: 1 });
    * const running = pool.submit(1);
    * const queued = pool.submit(2);
@@ -313,7 +313,7 @@ export class WorkerPool<T, R> {
    * ```
    * @example Cancelling a running job
    * ```ts
-   * import { WorkerPool } from 'weft';
+   * import { WorkerPool } from 'weftjs';
    * const pool = new WorkerPool((_: number, { signal }) =>
    *   new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))));
    * const ac = new AbortController();
@@ -371,8 +371,8 @@ export class WorkerPool<T, R> {
    *
    * @example Results in input order, or as they complete
    * ```ts
-   * import { WorkerPool } from 'weft';
-   * import { TestClock } from 'weft/testing';
+   * import { WorkerPool } from 'weftjs';
+   * import { TestClock } from 'weftjs/testing';
    * const clock = new TestClock();
    * const pool = new WorkerPool((ms: number) => new Promise<number>((r) => clock.setTimeout(() => r(ms), ms)), { concurrency: 3 });
    * const ordered = pool.map([30, 10, 20]).toArray();
@@ -386,7 +386,7 @@ export class WorkerPool<T, R> {
    * ```
    * @example More stages after the pool's
    * ```ts
-   * import { WorkerPool } from 'weft';
+   * import { WorkerPool } from 'weftjs';
    * const pool = new WorkerPool((n: number) => n * n, { concurrency: 4 });
    * await pool.map([1, 2, 3, 4]).filter((sq) => sq % 2 === 0).toArray(); // => [4, 16]
    * ```
@@ -405,7 +405,7 @@ export class WorkerPool<T, R> {
    *
    * @example Failures are results too
    * ```ts
-   * import { WorkerPool } from 'weft';
+   * import { WorkerPool } from 'weftjs';
    * const pool = new WorkerPool((n: number) => {
    *   if (n === 2) throw new Error('two');
    *   return n * 10;
@@ -457,7 +457,7 @@ export class WorkerPool<T, R> {
    *
    * @example
    * ```ts
-   * import { WorkerPool } from 'weft';
+   * import { WorkerPool } from 'weftjs';
    * const pool = new WorkerPool((n: number) => n, { concurrency: 2 });
    * pool.resize(8);
    * pool.stats.concurrency; // => 8
@@ -477,7 +477,7 @@ export class WorkerPool<T, R> {
    *
    * @example
    * ```ts
-   * import { WorkerPool } from 'weft';
+   * import { WorkerPool } from 'weftjs';
    * const pool = new WorkerPool((n: number) => n * 2);
    * pool.pause();
    * const job = pool.submit(21);
@@ -505,7 +505,7 @@ export class WorkerPool<T, R> {
    *
    * @example
    * ```ts
-   * import { WorkerPool } from 'weft';
+   * import { WorkerPool } from 'weftjs';
    * const done: number[] = [];
    * const pool = new WorkerPool(async (n: number) => { await Promise.resolve(); done.push(n); });
    * for (const n of [1, 2, 3]) pool.submit(n);
@@ -534,7 +534,7 @@ export class WorkerPool<T, R> {
    *
    * @example Drain, or drop what is queued
    * ```ts
-   * import { WorkerPool } from 'weft';
+   * import { WorkerPool } from 'weftjs';
    * const pool = new WorkerPool((n: number) => new Promise<number>((r) => setTimeout(r, 1, n)), { concurrency: 1 });
    * const a = pool.submit(1).catch((e) => e.code);
    * const b = pool.submit(2).catch((e) => e.code);

@@ -53,7 +53,7 @@ describe('doc examples', () => {
   });
 
   for (const entry of entries) {
-    const subpath = entry.includes('testing') ? 'weft/testing' : 'weft';
+    const subpath = entry.includes('testing') ? 'weftjs/testing' : 'weftjs';
     it(`every public function and class of ${subpath} has a doc comment with an @example`, () => {
       const names = publicNames(program, entry);
       expect(names.length).toBeGreaterThan(0);
@@ -90,15 +90,15 @@ describe('scripts/extract-examples.mjs', () => {
         ' * A thing.',
         ' * @example Adding',
         ' * ```ts',
-        " * import { sleep } from 'weft';",
+        " * import { sleep } from 'weftjs';",
         ' * const f = (x: number) => x + 1;',
         ' * [1, 2].map(f); // => [2, 3]',
         ' * await sleep(0); // => undefined',
         ' * ```',
         ' * @example Other',
         ' * ```ts',
-        " * import { sleep, withCancel } from 'weft';",
-        " * import { TestClock } from 'weft/testing';",
+        " * import { sleep, withCancel } from 'weftjs';",
+        " * import { TestClock } from 'weftjs/testing';",
         ' * const f = 1;',
         ' * f; // => 1',
         ' * ```',
@@ -120,7 +120,7 @@ describe('scripts/extract-examples.mjs', () => {
     expect(res.code).toBe(0);
     expect(res.stdout).toMatch(/3 examples from 1 files/);
     const out = outOf(res, 'thing.test.ts');
-    expect(out).toContain("import { sleep, withCancel } from 'weft';\nimport { TestClock } from 'weft/testing';");
+    expect(out).toContain("import { sleep, withCancel } from 'weftjs';\nimport { TestClock } from 'weftjs/testing';");
     expect(out).toContain('__it("src/thing.ts thing: Adding", async () => {');
     expect(out).toContain('__it("src/thing.ts thing: Other", async () => {');
     expect(out).toContain('__it("src/thing.ts Box.open: example", async () => {');
@@ -134,7 +134,7 @@ describe('scripts/extract-examples.mjs', () => {
   it('fails loudly, naming file and line, when `// =>` follows a declaration', async () => {
     const res = await extract({
       'bad.ts':
-        "/**\n * @example\n * ```ts\n * import { sleep } from 'weft';\n * const x = 1; // => 1\n * ```\n */\nexport const bad = 1;\n",
+        "/**\n * @example\n * ```ts\n * import { sleep } from 'weftjs';\n * const x = 1; // => 1\n * ```\n */\nexport const bad = 1;\n",
     });
     expect(res.code).toBe(1);
     expect(res.stderr).toContain('src/bad.ts:5: `// =>` must follow an expression statement, not a declaration');
@@ -147,6 +147,6 @@ describe('scripts/extract-examples.mjs', () => {
     });
     expect(res.code).toBe(1);
     expect(res.stderr).toContain('src/a.ts:4: `// =>` must follow a complete statement');
-    expect(res.stderr).toContain("src/b.ts:4: examples import from 'weft', not './x.js'");
+    expect(res.stderr).toContain("src/b.ts:4: examples import from 'weftjs', not './x.js'");
   });
 });

@@ -6,8 +6,8 @@
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
-import { flow, merge, WorkerPool } from 'weft';
-import { trackLeaks } from 'weft/testing';
+import { flow, merge, WorkerPool } from 'weftjs';
+import { trackLeaks } from 'weftjs/testing';
 import { endless } from './support.js';
 
 function sink() {

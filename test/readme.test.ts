@@ -47,7 +47,7 @@ describe('README.md', () => {
     const dir = mkdtempSync(join(tmpdir(), 'weft-deadlock-'));
     try {
       writeFileSync(join(dir, 'deadlock.ts'), program);
-      // tsx resolves 'weft' and 'weft/testing' to src/ through tsconfig.json's paths.
+      // tsx resolves 'weftjs' and 'weftjs/testing' to src/ through tsconfig.json's paths.
       const tsx = join(root, 'node_modules', '.bin', 'tsx');
       const res = await run(tsx, ['--tsconfig', join(root, 'tsconfig.json'), join(dir, 'deadlock.ts')], {
         cwd: root,
@@ -99,13 +99,13 @@ describe('scripts/extract-examples.mjs on a README', () => {
         '```',
         '## `Channel` basics',
         '```ts',
-        "import { Channel } from 'weft';",
+        "import { Channel } from 'weftjs';",
         'const ch = new Channel<number>(1);',
         'ch.trySend(1); // => true',
         '```',
         'Some text.',
         '```ts',
-        "import { Channel, sleep } from 'weft';",
+        "import { Channel, sleep } from 'weftjs';",
         'await sleep(0); // => undefined',
         '```',
         '### Server',
@@ -115,14 +115,14 @@ describe('scripts/extract-examples.mjs on a README', () => {
         '- a list item:',
         '',
         '  ```ts',
-        "  import { TestClock } from 'weft/testing';",
+        "  import { TestClock } from 'weftjs/testing';",
         '  new TestClock(5).now(); // => 5',
         '  ```',
       ].join('\n'),
     );
     expect(res.code).toBe(0);
     expect(res.stdout).toMatch(/3 examples from 1 files/);
-    expect(res.out).toContain("import { Channel, sleep } from 'weft';\nimport { TestClock } from 'weft/testing';");
+    expect(res.out).toContain("import { Channel, sleep } from 'weftjs';\nimport { TestClock } from 'weftjs/testing';");
     expect(res.out).toContain('__it("README.md Channel basics", async () => {\n  // README.md:7\n');
     expect(res.out).toContain('__it("README.md Channel basics (2)", async () => {\n  // README.md:13\n');
     expect(res.out).toContain('__it("README.md Server", async () => {\n  // README.md:23\n');

@@ -1,6 +1,6 @@
 import { getEventListeners } from 'node:events';
 import { describe, expect, it, vi } from 'vitest';
-import { trackLeaks } from 'weft/testing';
+import { trackLeaks } from 'weftjs/testing';
 import { attach, detach } from './hub.js';
 
 const real = (s: AbortSignal) => getEventListeners(s, 'abort').length;

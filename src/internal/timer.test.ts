@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { systemClock } from 'weft';
-import { TestClock, trackLeaks } from 'weft/testing';
+import { systemClock } from 'weftjs';
+import { TestClock, trackLeaks } from 'weftjs/testing';
 import { checkClock, startTimer, stopTimer } from './timer.js';
 
 describe('startTimer and stopTimer', () => {

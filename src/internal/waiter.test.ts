@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { trackLeaks } from 'weft/testing';
+import { trackLeaks } from 'weftjs/testing';
 import { Waiter, WaitQueue } from './waiter.js';
 
 class Item extends Waiter<string> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TestClock, trackLeaks } from 'weft/testing';
+import { TestClock, trackLeaks } from 'weftjs/testing';
 
 describe('TestClock', () => {
   it('starts at 0 or at the given time, and rejects a start that is not finite', () => {

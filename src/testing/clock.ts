@@ -29,8 +29,8 @@ function turn(): Promise<void> {
  *
  * @example Ten seconds pass at once
  * ```ts
- * import { sleep } from 'weft';
- * import { TestClock } from 'weft/testing';
+ * import { sleep } from 'weftjs';
+ * import { TestClock } from 'weftjs/testing';
  * const clock = new TestClock();
  * let woke = false;
  * const done = sleep(10_000, { clock }).then(() => (woke = true));

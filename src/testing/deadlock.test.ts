@@ -2,8 +2,8 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { sleep, withCancel } from 'weft';
-import { detectDeadlocks, trackLeaks } from 'weft/testing';
+import { sleep, withCancel } from 'weftjs';
+import { detectDeadlocks, trackLeaks } from 'weftjs/testing';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../..', import.meta.url));

@@ -59,7 +59,7 @@ function blockedReport(): string[] {
  *
  * @example Watching, then stopping
  * ```ts
- * import { detectDeadlocks } from 'weft/testing';
+ * import { detectDeadlocks } from 'weftjs/testing';
  * const before = process.listenerCount('beforeExit');
  * const stop = detectDeadlocks({ exitCode: 3 });
  * process.listenerCount('beforeExit') - before; // => 1

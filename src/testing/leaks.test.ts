@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { sleep, withCancel, withTimeout } from 'weft';
-import { TestClock, trackLeaks } from 'weft/testing';
+import { sleep, withCancel, withTimeout } from 'weftjs';
+import { TestClock, trackLeaks } from 'weftjs/testing';
 
 describe('trackLeaks', () => {
   it('counts the waiters, timers and listeners weft holds, with one detail line each', () => {

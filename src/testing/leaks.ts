@@ -34,8 +34,8 @@ export interface LeakTracker {
  *
  * @example Nothing is left after an abort
  * ```ts
- * import { Channel } from 'weft';
- * import { trackLeaks } from 'weft/testing';
+ * import { Channel } from 'weftjs';
+ * import { trackLeaks } from 'weftjs/testing';
  * using leaks = trackLeaks();
  * const ch = new Channel<number>();
  * const ac = new AbortController();

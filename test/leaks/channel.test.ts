@@ -2,8 +2,8 @@
 // closed and completed operations: nothing.
 
 import { describe, expect, it } from 'vitest';
-import { after, Channel, recv, select, send, Ticker } from 'weft';
-import { TestClock, trackLeaks } from 'weft/testing';
+import { after, Channel, recv, select, send, Ticker } from 'weftjs';
+import { TestClock, trackLeaks } from 'weftjs/testing';
 
 const none = { waiters: 0, timers: 0, listeners: 0, details: [] };
 

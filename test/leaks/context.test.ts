@@ -6,8 +6,8 @@
  */
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { afterFunc, sleep, withCancel, withDeadline, withTimeout } from 'weft';
-import { TestClock, trackLeaks } from 'weft/testing';
+import { afterFunc, sleep, withCancel, withDeadline, withTimeout } from 'weftjs';
+import { TestClock, trackLeaks } from 'weftjs/testing';
 
 const clean = { waiters: 0, timers: 0, listeners: 0, details: [] };
 const listeners = (s: AbortSignal) => getEventListeners(s, 'abort').length;

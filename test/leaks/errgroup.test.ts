@@ -5,8 +5,8 @@
  */
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { ErrGroup } from 'weft';
-import { trackLeaks } from 'weft/testing';
+import { ErrGroup } from 'weftjs';
+import { trackLeaks } from 'weftjs/testing';
 import { flush as tick } from '../support.js';
 
 const clean = { waiters: 0, timers: 0, listeners: 0, details: [] };

@@ -6,8 +6,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Channel, type Flow, flow, merge, tee, WorkerPool } from 'weft';
-import { TestClock, trackLeaks } from 'weft/testing';
+import { Channel, type Flow, flow, merge, tee, WorkerPool } from 'weftjs';
+import { TestClock, trackLeaks } from 'weftjs/testing';
 import { flush as tick } from '../support.js';
 
 function source(kind: 'sync' | 'async') {

@@ -2,8 +2,8 @@
 // aborted, completed and failed operations: nothing.
 
 import { describe, expect, it } from 'vitest';
-import { KeyedRateLimiter, RateLimiter, retry } from 'weft';
-import { TestClock, trackLeaks } from 'weft/testing';
+import { KeyedRateLimiter, RateLimiter, retry } from 'weftjs';
+import { TestClock, trackLeaks } from 'weftjs/testing';
 
 const none = { waiters: 0, timers: 0, listeners: 0, details: [] };
 

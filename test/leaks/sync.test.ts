@@ -3,8 +3,8 @@
 // permit or lock given back.
 import { setMaxListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { Cond, Mutex, RWMutex, Semaphore, WaitGroup } from 'weft';
-import { trackLeaks } from 'weft/testing';
+import { Cond, Mutex, RWMutex, Semaphore, WaitGroup } from 'weftjs';
+import { trackLeaks } from 'weftjs/testing';
 import { flush } from '../support.js';
 
 const none = { waiters: 0, timers: 0, listeners: 0, details: [] };

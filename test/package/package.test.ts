@@ -17,13 +17,13 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const subpaths = Object.keys(pkg.exports)
   .filter((k) => k !== './package.json' && !k.includes('*'))
-  .map((k) => (k === '.' ? 'weft' : `weft/${k.slice(2)}`));
+  .map((k) => (k === '.' ? 'weftjs' : `weftjs/${k.slice(2)}`));
 const sources: Record<string, string> = {
-  weft: '../../src/index.ts',
-  'weft/threads': '../../src/threads/index.ts',
-  'weft/node': '../../src/node/index.ts',
-  'weft/redis': '../../src/redis/index.ts',
-  'weft/testing': '../../src/testing/index.ts',
+  weftjs: '../../src/index.ts',
+  'weftjs/threads': '../../src/threads/index.ts',
+  'weftjs/node': '../../src/node/index.ts',
+  'weftjs/redis': '../../src/redis/index.ts',
+  'weftjs/testing': '../../src/testing/index.ts',
 };
 
 async function node(kind: 'module' | 'commonjs', code: string): Promise<string> {
@@ -51,7 +51,7 @@ beforeAll(() => {
 
 describe('the built package', () => {
   it('has the five subpaths', () => {
-    expect(subpaths.sort()).toEqual(['weft', 'weft/node', 'weft/redis', 'weft/testing', 'weft/threads']);
+    expect(subpaths.sort()).toEqual(['weftjs', 'weftjs/node', 'weftjs/redis', 'weftjs/testing', 'weftjs/threads']);
   });
 
   for (const sub of subpaths) {
@@ -74,15 +74,15 @@ describe('the built package', () => {
   it('works as users call it, from both module systems', async () => {
     const esm = await node(
       'module',
-      `import { withCancel, Channel } from 'weft';
-       import { TestClock } from 'weft/testing';
+      `import { withCancel, Channel } from 'weftjs';
+       import { TestClock } from 'weftjs/testing';
        const s = withCancel(); s.cancel();
        console.log(s.signal.reason.code, new TestClock(5).now(), typeof Channel);`,
     );
     const cjs = await node(
       'commonjs',
-      `const { withCancel, Channel } = require('weft');
-       const { TestClock } = require('weft/testing');
+      `const { withCancel, Channel } = require('weftjs');
+       const { TestClock } = require('weftjs/testing');
        const s = withCancel(); s.cancel();
        console.log(s.signal.reason.code, new TestClock(5).now(), typeof Channel);`,
     );
@@ -94,8 +94,8 @@ describe('the built package', () => {
     const out = await node(
       'module',
       `import { createRequire } from 'node:module';
-       import { trackLeaks } from 'weft/testing';
-       const { withCancel } = createRequire(import.meta.url)('weft');
+       import { trackLeaks } from 'weftjs/testing';
+       const { withCancel } = createRequire(import.meta.url)('weftjs');
        const leaks = trackLeaks();
        const s = withCancel(new AbortController().signal);
        const held = leaks.check().listeners;
@@ -106,7 +106,7 @@ describe('the built package', () => {
   });
 
   it('does not export internal/ or dist paths', async () => {
-    for (const spec of ['weft/internal/waiter', 'weft/internal/waiter.js', 'weft/dist/index.js']) {
+    for (const spec of ['weftjs/internal/waiter', 'weftjs/internal/waiter.js', 'weftjs/dist/index.js']) {
       const res = await node(
         'module',
         `import('${spec}').then(() => console.log('imported'), (e) => console.log(e.code))`,

@@ -4,8 +4,8 @@
 // request never runs.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CircuitBreaker, type CircuitState } from 'weft';
-import { TestClock } from 'weft/testing';
+import { CircuitBreaker, type CircuitState } from 'weftjs';
+import { TestClock } from 'weftjs/testing';
 
 type Cmd =
   | { kind: 'advance'; ms: number }

@@ -4,8 +4,8 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Channel, recv, select, send } from 'weft';
-import { trackLeaks } from 'weft/testing';
+import { Channel, recv, select, send } from 'weftjs';
+import { trackLeaks } from 'weftjs/testing';
 
 type Cmd =
   | { t: 'send' }

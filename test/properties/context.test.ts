@@ -7,8 +7,8 @@
 import { getEventListeners } from 'node:events';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type Scope, withCancel, withTimeout } from 'weft';
-import { TestClock, trackLeaks } from 'weft/testing';
+import { type Scope, withCancel, withTimeout } from 'weftjs';
+import { TestClock, trackLeaks } from 'weftjs/testing';
 
 type Step =
   | { t: 'create'; parent: number; ms: number | null }

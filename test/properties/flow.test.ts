@@ -7,8 +7,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { flow, WorkerPool } from 'weft';
-import { TestClock } from 'weft/testing';
+import { flow, WorkerPool } from 'weftjs';
+import { TestClock } from 'weftjs/testing';
 
 describe('Flow properties', () => {
   it('map is Array.map in input order (or a permutation of it when unordered), within its concurrency', async () => {

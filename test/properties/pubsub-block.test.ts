@@ -7,8 +7,8 @@
 // on it + its buffer size. Guards the fan-out fast paths of bench/pubsub.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PubSub, type Subscription } from 'weft';
-import { trackLeaks } from 'weft/testing';
+import { PubSub, type Subscription } from 'weftjs';
+import { trackLeaks } from 'weftjs/testing';
 import { flush } from '../support.js';
 
 type Cmd = { kind: 'publish' } | { kind: 'recv'; pick: number };

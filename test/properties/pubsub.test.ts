@@ -8,8 +8,8 @@
 // synchronous outcome to compare.)
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PubSub, type Subscription } from 'weft';
-import { trackLeaks } from 'weft/testing';
+import { PubSub, type Subscription } from 'weftjs';
+import { trackLeaks } from 'weftjs/testing';
 
 type Policy = 'drop-newest' | 'drop-oldest' | 'error';
 

@@ -3,8 +3,8 @@
 // admitted in any window [a, b] take at most burst + rate * (b - a) tokens.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { KeyedRateLimiter, RateLimiter, type Reservation } from 'weft';
-import { TestClock, trackLeaks } from 'weft/testing';
+import { KeyedRateLimiter, RateLimiter, type Reservation } from 'weftjs';
+import { TestClock, trackLeaks } from 'weftjs/testing';
 
 type Cmd =
   | { kind: 'advance'; ms: number }

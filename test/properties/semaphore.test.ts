@@ -4,8 +4,8 @@
 // granted, in the order they were made.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type Lock, Semaphore } from 'weft';
-import { trackLeaks } from 'weft/testing';
+import { type Lock, Semaphore } from 'weftjs';
+import { trackLeaks } from 'weftjs/testing';
 import { flush } from '../support.js';
 
 type Cmd =

@@ -4,8 +4,8 @@
 // not aborted is eventually served, and nothing is left behind.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type Lock, Mutex, RWMutex } from 'weft';
-import { trackLeaks } from 'weft/testing';
+import { type Lock, Mutex, RWMutex } from 'weftjs';
+import { trackLeaks } from 'weftjs/testing';
 import { flush } from '../support.js';
 
 const none = { waiters: 0, timers: 0, listeners: 0, details: [] };

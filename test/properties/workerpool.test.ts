@@ -6,8 +6,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { WorkerPool } from 'weft';
-import { TestClock, trackLeaks } from 'weft/testing';
+import { WorkerPool } from 'weftjs';
+import { TestClock, trackLeaks } from 'weftjs/testing';
 
 describe('WorkerPool properties', () => {
   it('never runs more than `concurrency` jobs, runs each job once, and map keeps input order', async () => {
