@@ -2,7 +2,27 @@
  * Argument checks shared by every public entry point. Each throws at once,
  * naming the operation, the argument and the value it got:
  * ``Semaphore.acquire: `weight` must be an integer from 1 to 10, got 12``.
+ * The errors carry Node's codes: `ERR_INVALID_ARG_TYPE` on a `TypeError`,
+ * `ERR_OUT_OF_RANGE` on a `RangeError`, and `ERR_INVALID_ARG_VALUE` on a
+ * `TypeError` for a value of the right type that is not one of those allowed.
  */
+
+/** Node's codes for argument errors. */
+export type ArgCode = 'ERR_INVALID_ARG_TYPE' | 'ERR_INVALID_ARG_VALUE' | 'ERR_OUT_OF_RANGE';
+
+/** A `TypeError` with Node's `ERR_INVALID_ARG_TYPE` code (or the code given). */
+export function typeError(message: string, code: ArgCode = 'ERR_INVALID_ARG_TYPE'): TypeError {
+  const err = new TypeError(message);
+  (err as { code?: string }).code = code;
+  return err;
+}
+
+/** A `RangeError` with Node's `ERR_OUT_OF_RANGE` code. */
+export function rangeError(message: string): RangeError {
+  const err = new RangeError(message);
+  (err as { code?: string }).code = 'ERR_OUT_OF_RANGE';
+  return err;
+}
 
 /** Renders a value for an error message. */
 export function show(value: unknown): string {
@@ -24,7 +44,8 @@ function fail(
   what: string,
   value: unknown,
 ): never {
-  throw new Kind(`${op}: \`${name}\` must be ${what}, got ${show(value)}`);
+  const message = `${op}: \`${name}\` must be ${what}, got ${show(value)}`;
+  throw Kind === RangeError ? rangeError(message) : typeError(message);
 }
 
 /** An integer in [min, max] (max may be Infinity, which is then accepted too). */
@@ -98,4 +119,27 @@ export function checkOpts<O extends object>(value: O | undefined, op: string, na
 export function checkString(value: unknown, op: string, name: string): string {
   if (typeof value !== 'string') fail(TypeError, op, name, 'a string', value);
   return value;
+}
+
+/** A boolean, or `fallback` when undefined. */
+export function checkBool(value: unknown, op: string, name: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') fail(TypeError, op, name, 'a boolean', value);
+  return value;
+}
+
+/** One of `allowed` (strings), or `fallback` when undefined. */
+export function checkOneOf<S extends string>(
+  value: unknown,
+  op: string,
+  name: string,
+  allowed: readonly S[],
+  fallback: S,
+): S {
+  if (value === undefined) return fallback;
+  if (!allowed.includes(value as S)) {
+    const list = allowed.map((a) => `'${a}'`).join(', ');
+    throw typeError(`${op}: \`${name}\` must be one of ${list}, got ${show(value)}`, 'ERR_INVALID_ARG_VALUE');
+  }
+  return value as S;
 }
