@@ -9,10 +9,10 @@
  * read, as gobreaker's `currentState` does: no timer ever runs.
  */
 import { type Clock, systemClock } from './clock.js';
+import { FailureWindow } from './internal/breakerwindow.js';
 import { WeftError } from './internal/errors.js';
 import { checkClock } from './internal/timer.js';
 import { checkInt, checkMs, checkNumber, checkOptFn, checkOpts, checkString } from './internal/validate.js';
-import { FailureWindow } from './internal/window.js';
 
 /**
  * The three states of a `CircuitBreaker`, named as gobreaker's `State.String()`.

@@ -17,10 +17,10 @@ import {
   type RecvEntry,
   type SendEntry,
   take,
-} from './internal/chan.js';
+} from './internal/chanhooks.js';
 import { WeftError } from './internal/errors.js';
+import { DONE, DONE_PROMISE, RESOLVED } from './internal/promise.js';
 import { Ring } from './internal/ring.js';
-import { DONE, DONE_PROMISE, RESOLVED } from './internal/settled.js';
 import { checkInt } from './internal/validate.js';
 import { Waiter, WaitQueue } from './internal/waiter.js';
 

@@ -15,7 +15,7 @@ import { type Clock, systemClock } from './clock.js';
 import { checkSignal, signalOf } from './internal/abort.js';
 import { WeftError } from './internal/errors.js';
 import { attach, detach } from './internal/hub.js';
-import { RESOLVED } from './internal/settled.js';
+import { RESOLVED } from './internal/promise.js';
 import { checkClock, startTimer, stopTimer } from './internal/timer.js';
 import { checkFn, checkMs, checkOpts, show } from './internal/validate.js';
 import { Waiter } from './internal/waiter.js';

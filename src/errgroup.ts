@@ -7,7 +7,7 @@
 import { CanceledError } from './context.js';
 import { checkSignal, listen, unlisten } from './internal/abort.js';
 import { WeftError } from './internal/errors.js';
-import { RESOLVED } from './internal/settled.js';
+import { RESOLVED } from './internal/promise.js';
 import { checkFn, checkOpts, show } from './internal/validate.js';
 import { Waiter, WaitQueue } from './internal/waiter.js';
 

@@ -7,7 +7,8 @@
 import { Channel } from './channel.js';
 import { type Clock, systemClock } from './clock.js';
 import { checkSignal } from './internal/abort.js';
-import { Engine, FILTER, MAP } from './internal/flowmap.js';
+import { Engine, FILTER, MAP } from './internal/flow/engine.js';
+import { Branch, MergeIter, Shared } from './internal/flow/fan.js';
 import {
   checkSource,
   closeUpstream,
@@ -18,20 +19,17 @@ import {
   type Source,
   SourceIter,
   type Upstream,
-} from './internal/flowsource.js';
+} from './internal/flow/source.js';
 import {
-  Branch,
   batchStage,
   dropStage,
   flatMapStage,
   identityStage,
-  MergeIter,
-  Shared,
   takeStage,
   tapStage,
   throttleStage,
-} from './internal/flowstages.js';
-import { isThenable } from './internal/settled.js';
+} from './internal/flow/stages.js';
+import { isThenable } from './internal/promise.js';
 import { checkClock } from './internal/timer.js';
 import { checkFn, checkInt, checkMs, checkOpts, show } from './internal/validate.js';
 import type { RateLimiter } from './rate.js';

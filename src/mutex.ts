@@ -5,7 +5,7 @@
  */
 import { signalOf } from './internal/abort.js';
 import { WeftError } from './internal/errors.js';
-import { Permits } from './internal/sem.js';
+import { Permits } from './internal/permits.js';
 import { mutexFriend } from './internal/semfriend.js';
 import { checkFn } from './internal/validate.js';
 import type { Lock } from './lock.js';

@@ -3,7 +3,7 @@
  * `sync.OnceFunc` and `sync.OnceValue`: lazy initialisation that every
  * caller, concurrent or later, sees completed.
  */
-import { isThenable } from './internal/settled.js';
+import { isThenable } from './internal/promise.js';
 import { checkFn } from './internal/validate.js';
 
 const IDLE = 0;

@@ -7,9 +7,9 @@
  */
 import { checkSignal, listen, signalOf, unlisten } from './internal/abort.js';
 import { WeftError } from './internal/errors.js';
+import { DONE, DONE_PROMISE } from './internal/promise.js';
 import { registry, track, untrack } from './internal/registry.js';
 import { Ring } from './internal/ring.js';
-import { DONE, DONE_PROMISE } from './internal/settled.js';
 import { checkPattern, checkTopic, TopicIndex } from './internal/topic.js';
 import { checkInt, checkOpts, show } from './internal/validate.js';
 import { type Linked, Waiter, WaitQueue } from './internal/waiter.js';

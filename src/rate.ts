@@ -11,7 +11,7 @@ import { type Clock, systemClock } from './clock.js';
 import { signalOf } from './internal/abort.js';
 import { Bucket, EPS } from './internal/bucket.js';
 import { WeftError } from './internal/errors.js';
-import { RESOLVED } from './internal/settled.js';
+import { RESOLVED } from './internal/promise.js';
 import { checkClock, startTimer, stopTimer } from './internal/timer.js';
 import { checkInt, checkMs, checkNumber, checkOpts } from './internal/validate.js';
 import { Waiter, WaitQueue } from './internal/waiter.js';

@@ -4,7 +4,7 @@
  * waiting writer holds back new readers so that writers never starve.
  */
 import { signalOf } from './internal/abort.js';
-import { isThenable } from './internal/settled.js';
+import { isThenable } from './internal/promise.js';
 import { checkFn } from './internal/validate.js';
 import { Waiter, WaitQueue } from './internal/waiter.js';
 import type { Lock } from './lock.js';

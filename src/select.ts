@@ -15,7 +15,7 @@ import {
   type RecvEntry,
   type SendEntry,
   take,
-} from './internal/chan.js';
+} from './internal/chanhooks.js';
 import { checkOptFn, checkOpts, show } from './internal/validate.js';
 import { Waiter, type WaitQueue } from './internal/waiter.js';
 

@@ -2,7 +2,7 @@
  * Package syncmap provides a map with Go's `sync.Map` operations, plus an
  * asynchronous compute-if-absent that runs once per key at a time.
  */
-import { isThenable } from './internal/settled.js';
+import { isThenable } from './internal/promise.js';
 import { checkFn } from './internal/validate.js';
 
 /** What `SyncMap.loadOrStore` returns. */

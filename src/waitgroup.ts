@@ -4,7 +4,7 @@
  * that resolves when it reaches zero.
  */
 import { signalOf } from './internal/abort.js';
-import { isThenable } from './internal/settled.js';
+import { isThenable } from './internal/promise.js';
 import { checkFn, checkInt } from './internal/validate.js';
 import { Waiter, WaitQueue } from './internal/waiter.js';
 

@@ -9,10 +9,10 @@
 import { Flow } from './flow.js';
 import { listen, signalOf, unlisten } from './internal/abort.js';
 import { WeftError } from './internal/errors.js';
-import { Engine, MAP, type Mode, SETTLED } from './internal/flowmap.js';
-import { checkSource, Derived, isSyncSource, openSource, type Source } from './internal/flowsource.js';
-import { Feeder, type Host } from './internal/poolhost.js';
-import { isThenable } from './internal/settled.js';
+import { Engine, MAP, type Mode, SETTLED } from './internal/flow/engine.js';
+import { Feeder, type Host } from './internal/flow/slots.js';
+import { checkSource, Derived, isSyncSource, openSource, type Source } from './internal/flow/source.js';
+import { isThenable } from './internal/promise.js';
 import { checkFn, checkInt, checkOpts, show } from './internal/validate.js';
 import { type Linked, Waiter, WaitQueue } from './internal/waiter.js';
 

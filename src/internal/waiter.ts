@@ -12,8 +12,8 @@
  * `signal.reason`; a waiter that is settled is off its signal as well.
  */
 import { listen, unlisten } from './abort.js';
+import { capture, captured, forgetCaptured } from './promise.js';
 import { registry, track, untrack } from './registry.js';
-import { capture, captured, forgetCaptured } from './settled.js';
 
 // A module-local binding: read on every operation, it is cheaper than the import's.
 const reg = registry;

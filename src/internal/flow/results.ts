@@ -5,7 +5,7 @@
  * a place costs no object; a result goes to the consumer when every earlier
  * one has. Unordered, results wait in a ring in the order they finished.
  */
-import { Ring } from './ring.js';
+import { Ring } from '../ring.js';
 
 /** What `take` returns when no result is ready. */
 export const EMPTY: unique symbol = Symbol('empty');

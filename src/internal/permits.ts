@@ -12,8 +12,8 @@
 import type { Lock } from '../lock.js';
 import { unlisten } from './abort.js';
 import { PermitQueue } from './permitqueue.js';
+import { capture, captured, forgetCaptured, isThenable } from './promise.js';
 import { registry } from './registry.js';
-import { capture, captured, forgetCaptured, isThenable } from './settled.js';
 import { Waiter } from './waiter.js';
 
 // A module-local binding: read on every operation, it is cheaper than the import's.

@@ -25,11 +25,12 @@
  * The window itself (ordered places, ready results) is `Results` in
  * `flowwindow.ts`, which the engine extends.
  */
-import { closeUpstream, StageCtl, stopped, type Upstream } from './flowsource.js';
-import { EMPTY, Results } from './flowwindow.js';
-import { Feeder, type Host, type Mapper } from './poolhost.js';
-import { capture, captured, DONE, forgetCaptured, isThenable, noop, RESOLVED } from './settled.js';
-import { Waiter, WaitQueue } from './waiter.js';
+
+import { capture, captured, DONE, forgetCaptured, isThenable, noop, RESOLVED } from '../promise.js';
+import { Waiter, WaitQueue } from '../waiter.js';
+import { EMPTY, Results } from './results.js';
+import { Feeder, type Host, type Mapper } from './slots.js';
+import { closeUpstream, StageCtl, stopped, type Upstream } from './source.js';
 
 /** Output modes: the function's result, the input when the result is truthy, or a `Settled` record. */
 export const MAP = 0;

@@ -4,7 +4,7 @@
  * waits for slots in the pool's queue through its `Feeder` node, as a job
  * waits there.
  */
-import type { Linked, WaitQueue } from './waiter.js';
+import type { Linked, WaitQueue } from '../waiter.js';
 
 /** A map as its pool sees it: the node it queues by, and how it is handed a slot. */
 export interface Mapper {

@@ -3,10 +3,10 @@
  * iterable, web ReadableStream) into an iterator, the per-stage abort
  * controller that a stage's functions receive, and closing an upstream.
  */
-import { listen, unlisten } from './abort.js';
-import { DONE, DONE_PROMISE, isThenable } from './settled.js';
-import { show } from './validate.js';
-import { Waiter } from './waiter.js';
+import { listen, unlisten } from '../abort.js';
+import { DONE, DONE_PROMISE, isThenable } from '../promise.js';
+import { show } from '../validate.js';
+import { Waiter } from '../waiter.js';
 
 /** An iterator a stage pulls from: sync for arrays and generators (no await per item), async otherwise. */
 export type Upstream<T> = Iterator<T> | AsyncIterator<T>;
