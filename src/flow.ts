@@ -7,7 +7,7 @@
 import { Channel } from './channel.js';
 import { type Clock, systemClock } from './clock.js';
 import { checkSignal } from './internal/abort.js';
-import { Engine, FILTER, MAP } from './internal/flow/engine.js';
+import { FILTER, MAP, MapEngine } from './internal/flow/engine.js';
 import { Branch, MergeIter, Shared } from './internal/flow/fan.js';
 import {
   checkSource,
@@ -165,7 +165,7 @@ export class Flow<T> implements AsyncIterable<T> {
       throw new TypeError(`Flow.map: \`ordered\` must be a boolean, got ${show(ordered)}`);
     return this.#then(
       (up, sync, outer) =>
-        new Engine<T, U>(up, sync, fn, {
+        new MapEngine<T, U>(up, sync, fn, {
           concurrency,
           window: windowOf(concurrency),
           ordered,
@@ -194,7 +194,7 @@ export class Flow<T> implements AsyncIterable<T> {
     const concurrency = checkConcurrency(opts, 'Flow.filter');
     return this.#then(
       (up, sync, outer) =>
-        new Engine<T, T>(up, sync, fn, {
+        new MapEngine<T, T>(up, sync, fn, {
           concurrency,
           window: windowOf(concurrency),
           ordered: true,
@@ -331,7 +331,7 @@ export class Flow<T> implements AsyncIterable<T> {
     checkInt(n, 'Flow.buffer', 'n', 1);
     return this.#then(
       (up, sync, outer) =>
-        new Engine<T, T>(up, sync, identity, {
+        new MapEngine<T, T>(up, sync, identity, {
           concurrency: n,
           window: n,
           ordered: true,
@@ -392,7 +392,7 @@ export class Flow<T> implements AsyncIterable<T> {
     checkFn(fn, 'Flow.forEach', 'fn');
     const concurrency = checkConcurrency(opts, 'Flow.forEach');
     const [up, sync] = this.#open(this.#signal);
-    const e = new Engine<T, unknown>(up, sync, fn, {
+    const e = new MapEngine<T, unknown>(up, sync, fn, {
       concurrency,
       window: windowOf(concurrency),
       ordered: false,
@@ -558,7 +558,7 @@ function ignore(): void {}
 
 /** Runs `it` to its end, calling `each` on every item; a mapping stage hands its results over as they are ready. */
 function consume<T>(it: AsyncIterator<T>, each: (x: T) => void): Promise<void> {
-  return it instanceof Engine ? (it as Engine<unknown, T>).run(each) : iterate(it, each);
+  return it instanceof MapEngine ? (it as MapEngine<unknown, T>).run(each) : iterate(it, each);
 }
 
 async function iterate<T>(it: AsyncIterator<T>, each: (x: T) => void): Promise<void> {

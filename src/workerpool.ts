@@ -9,12 +9,11 @@
 import { Flow } from './flow.js';
 import { listen, signalOf, unlisten } from './internal/abort.js';
 import { WeftError } from './internal/errors.js';
-import { Engine, MAP, type Mode, SETTLED } from './internal/flow/engine.js';
-import { Feeder, type Host } from './internal/flow/slots.js';
+import { MAP, MapEngine, type Mode, SETTLED } from './internal/flow/engine.js';
+import { OPEN } from './internal/flow/slots.js';
 import { checkSource, Derived, isSyncSource, openSource, type Source } from './internal/flow/source.js';
-import { isThenable } from './internal/promise.js';
-import { checkFn, checkInt, checkOpts, show } from './internal/validate.js';
-import { type Linked, Waiter, WaitQueue } from './internal/waiter.js';
+import { JobPool } from './internal/jobpool.js';
+import { checkBool, checkFn, checkInt, checkOpts } from './internal/validate.js';
 
 /** What a job's function receives besides the job. */
 export interface JobContext {
@@ -99,66 +98,6 @@ export class PoolClosedError extends WeftError {
   readonly code = 'ERR_POOL_CLOSED' as const;
 }
 
-const OPEN = 0;
-const DRAINING = 1;
-const CLOSED = 2;
-
-/** What a job needs of its pool: the signal that aborts when it closes without drain. */
-interface PoolSignals {
-  readonly hard: AbortSignal | undefined;
-  hardSignal(): AbortSignal;
-}
-
-/** A submitted job: its own waiter, and what its work function's context reads. */
-class Job<T, R> extends Waiter<R> {
-  readonly job: T;
-  worker = -1;
-  running = false;
-  #ac: AbortController | null = null;
-  readonly #pool: PoolSignals;
-
-  constructor(job: T, signal: AbortSignal | undefined, pool: PoolSignals) {
-    super('WorkerPool.submit', signal);
-    this.job = job;
-    this.#pool = pool;
-  }
-
-  // Created on first read: most work functions never look at their signal.
-  workSignal(): AbortSignal {
-    if (this.#ac !== null) return this.#ac.signal;
-    const own = this.signal;
-    if (own === undefined) return this.#pool.hardSignal();
-    const ac = (this.#ac = new AbortController());
-    const hard = this.#pool.hard;
-    if (hard?.aborted) ac.abort(hard.reason);
-    else if (own.aborted) ac.abort(own.reason);
-    return ac.signal;
-  }
-
-  /** Aborts the work's signal (close without drain, or its own signal while running). */
-  abortWork(reason: unknown): void {
-    if (this.#ac !== null && !this.#ac.signal.aborted) this.#ac.abort(reason);
-  }
-
-  override handleEvent(): void {
-    if (this.running) this.abortWork(this.signal!.reason);
-    super.handleEvent();
-  }
-}
-
-/** The `JobContext` handed to the work function of a submitted job. */
-class SubmitContext implements JobContext {
-  readonly #job: Job<any, any>;
-  readonly worker: number;
-  constructor(job: Job<any, any>) {
-    this.#job = job;
-    this.worker = job.worker;
-  }
-  get signal(): AbortSignal {
-    return this.#job.workSignal();
-  }
-}
-
 /**
  * A pool of `concurrency` workers running `work` over jobs: submitted one
  * at a time with `submit`, or pulled from an iterable with `map`. Go's
@@ -205,25 +144,9 @@ class SubmitContext implements JobContext {
  * @see flow for pipelines of stages, each with its own concurrency.
  */
 export class WorkerPool<T, R> {
-  readonly #work: (job: T, ctx: JobContext) => R | Promise<R>;
-  #concurrency: number;
+  readonly #pool: JobPool<T, R>;
   readonly #maxQueue: number;
   readonly #signal: AbortSignal | undefined;
-  readonly #queue = new WaitQueue<Linked>();
-  readonly #idle = new WaitQueue<Waiter<void>>();
-  readonly #engines = new Set<Engine<any, any>>();
-  readonly #runningJobs = new Set<Job<T, R>>();
-  readonly #free: number[] = [];
-  readonly #busy: boolean[] = [];
-  readonly #host: Host;
-  readonly #jobPool: PoolSignals;
-  #queuedJobs = 0;
-  #running = 0;
-  #paused = false;
-  #state = OPEN;
-  #dispatching = false;
-  #hard: AbortController | null = null;
-  #closeWaiter: Waiter<void> | null = null;
 
   /**
    * @param work the function run on each job; it receives the job and a `JobContext`.
@@ -231,45 +154,12 @@ export class WorkerPool<T, R> {
    * @throws RangeError if `concurrency` is not an integer >= 1 or `maxQueue` not an integer >= 0 (or Infinity).
    */
   constructor(work: (job: T, ctx: JobContext) => R | Promise<R>, opts?: WorkerPoolOptions) {
-    this.#work = checkFn(work, 'WorkerPool', 'work');
+    checkFn(work, 'WorkerPool', 'work');
     checkOpts(opts, 'WorkerPool');
-    this.#concurrency = checkInt(opts?.concurrency ?? 10, 'WorkerPool', 'concurrency', 1);
+    const concurrency = checkInt(opts?.concurrency ?? 10, 'WorkerPool', 'concurrency', 1);
     this.#maxQueue = checkInt(opts?.maxQueue ?? Number.POSITIVE_INFINITY, 'WorkerPool', 'maxQueue', 0, Infinity);
     this.#signal = signalOf(opts, 'WorkerPool');
-    this.#rebuildFree();
-    this.#queue.onAbort = (node) => {
-      if (node instanceof Job) this.#queuedJobs--;
-      this.#checkIdle();
-    };
-    const pool = this;
-    this.#jobPool = {
-      get hard() {
-        return pool.#hard?.signal;
-      },
-      hardSignal: () => (this.#hard ??= new AbortController()).signal,
-    };
-    this.#host = {
-      concurrency: this.#concurrency,
-      paused: false,
-      queue: this.#queue,
-      completed: 0,
-      failed: 0,
-      take: () => (this.#queue.length === 0 && this.#canRun() ? this.#takeSlot() : -1),
-      request: (e) => this.#queue.push(e.link),
-      unqueue: (e) => {
-        this.#queue.remove(e.link);
-      },
-      detach: (e) => {
-        this.#queue.remove(e.link);
-        this.#engines.delete(e as Engine<any, any>);
-      },
-      shouldYield: (slot, e) =>
-        this.#paused ||
-        this.#state === CLOSED ||
-        slot >= this.#concurrency ||
-        this.#queue.length > (e.link.queue === null ? 0 : 1),
-      release: (slot) => this.#release(slot),
-    };
+    this.#pool = new JobPool<T, R>(work, concurrency);
     if (this.#signal !== undefined) {
       if (this.#signal.aborted) this.#signalAborted();
       else listen(this.#signal, this.#onSignal, 'WorkerPool');
@@ -278,12 +168,13 @@ export class WorkerPool<T, R> {
 
   /** The current counters: a fresh snapshot on each read. */
   get stats(): WorkerPoolStats {
+    const p = this.#pool;
     return {
-      concurrency: this.#concurrency,
-      running: this.#running,
-      queued: this.#queuedJobs,
-      completed: this.#host.completed,
-      failed: this.#host.failed,
+      concurrency: p.concurrency,
+      running: p.running,
+      queued: p.queuedJobs,
+      completed: p.completed,
+      failed: p.failed,
     };
   }
 
@@ -327,21 +218,15 @@ export class WorkerPool<T, R> {
    */
   submit(job: T, opts?: { signal?: AbortSignal }): Promise<R> {
     const signal = signalOf(opts, 'WorkerPool.submit');
-    if (this.#state !== OPEN) return Promise.reject(new PoolClosedError('WorkerPool.submit: the pool is closed'));
+    const pool = this.#pool;
+    if (pool.state !== OPEN) return Promise.reject(new PoolClosedError('WorkerPool.submit: the pool is closed'));
     if (signal?.aborted) return Promise.reject(signal.reason);
-    const now = this.#queue.length === 0 && this.#canRun();
-    if (!now && this.#queuedJobs >= this.#maxQueue) {
+    if (pool.queuedJobs >= this.#maxQueue && !pool.startsNow()) {
       return Promise.reject(
-        new QueueFullError(`WorkerPool.submit: ${this.#queuedJobs} jobs are waiting, the most \`maxQueue\` allows`),
+        new QueueFullError(`WorkerPool.submit: ${pool.queuedJobs} jobs are waiting, the most \`maxQueue\` allows`),
       );
     }
-    const node = new Job<T, R>(job, signal, this.#jobPool);
-    if (now) this.#run(node, this.#takeSlot());
-    else {
-      this.#queue.push(node);
-      this.#queuedJobs++;
-    }
-    return node.promise;
+    return pool.submit(job, signal);
   }
 
   /**
@@ -428,20 +313,19 @@ export class WorkerPool<T, R> {
   ): Flow<U> {
     checkSource(jobs, op, 'jobs');
     const signal = signalOf(opts, op);
-    const ordered = opts?.ordered ?? true;
-    if (typeof ordered !== 'boolean') throw new TypeError(`${op}: \`ordered\` must be a boolean, got ${show(ordered)}`);
+    const ordered = checkBool(opts?.ordered, op, 'ordered', true);
     const sync = isSyncSource(jobs);
+    const pool = this.#pool;
     const open = (outer: AbortSignal | undefined): [AsyncIterator<U>, boolean] => {
-      const e = new Engine<T, U>(openSource(jobs, outer), sync, this.#work, {
+      const e = new MapEngine<T, U>(openSource(jobs, outer), sync, pool.work, {
         concurrency: 0,
         ordered,
         mode,
         outer,
-        host: this.#host,
+        pool,
         op,
       });
-      if (this.#state === OPEN) this.#engines.add(e);
-      else e.endInput(new PoolClosedError(`${op}: the pool is closed`));
+      pool.addMapper(e, () => new PoolClosedError(`${op}: the pool is closed`));
       return [e, false];
     };
     return new Flow<U>(new Derived<U>(open) as unknown as Source<U>, { signal });
@@ -465,10 +349,7 @@ export class WorkerPool<T, R> {
    * @see WorkerPool.pause
    */
   resize(concurrency: number): void {
-    this.#concurrency = checkInt(concurrency, 'WorkerPool.resize', 'concurrency', 1);
-    this.#host.concurrency = this.#concurrency;
-    this.#rebuildFree();
-    this.#wakeAll();
+    this.#pool.resize(checkInt(concurrency, 'WorkerPool.resize', 'concurrency', 1));
   }
 
   /**
@@ -488,15 +369,12 @@ export class WorkerPool<T, R> {
    * @see WorkerPool.resume
    */
   pause(): void {
-    this.#paused = true;
-    this.#host.paused = true;
+    this.#pool.pause();
   }
 
   /** Starts jobs again after `pause()`. @see WorkerPool.pause */
   resume(): void {
-    this.#paused = false;
-    this.#host.paused = false;
-    this.#wakeAll();
+    this.#pool.resume();
   }
 
   /**
@@ -515,10 +393,7 @@ export class WorkerPool<T, R> {
    * @see WorkerPool.close
    */
   onIdle(): Promise<void> {
-    if (this.#isIdle()) return Promise.resolve();
-    const w = new Waiter<void>('WorkerPool.onIdle', undefined);
-    this.#idle.push(w);
-    return w.promise;
+    return this.#pool.whenIdle('WorkerPool.onIdle');
   }
 
   /**
@@ -547,15 +422,12 @@ export class WorkerPool<T, R> {
    */
   close(opts?: { drain?: boolean }): Promise<void> {
     checkOpts(opts, 'WorkerPool.close');
-    const drain = opts?.drain ?? true;
-    if (typeof drain !== 'boolean')
-      throw new TypeError(`WorkerPool.close: \`drain\` must be a boolean, got ${show(drain)}`);
-    this.#closeWaiter ??= new Waiter<void>('WorkerPool.close', undefined);
-    const promise = this.#closeWaiter.promise;
-    if (this.#state === OPEN) this.#startClose();
-    if (!drain) this.#abortAll(new PoolClosedError('WorkerPool.close: the pool closed without drain'));
-    this.#checkIdle();
-    return promise;
+    const drain = checkBool(opts?.drain, 'WorkerPool.close', 'drain', true);
+    const closed = this.#pool.whenClosed();
+    this.#startClose();
+    if (!drain) this.#pool.abortAll(new PoolClosedError('WorkerPool.close: the pool closed without drain'));
+    this.#pool.checkIdle();
+    return closed;
   }
 
   // The pool's signal listener: one object for the pool's life, removed when it closes.
@@ -563,130 +435,14 @@ export class WorkerPool<T, R> {
 
   /** The pool's signal aborted: close without drain. */
   #signalAborted(): void {
-    if (this.#state === OPEN) this.#startClose();
-    this.#abortAll(new PoolClosedError('WorkerPool: the pool signal aborted', { cause: this.#signal!.reason }));
-    this.#checkIdle();
+    this.#startClose();
+    this.#pool.abortAll(new PoolClosedError('WorkerPool: the pool signal aborted', { cause: this.#signal!.reason }));
+    this.#pool.checkIdle();
   }
 
   #startClose(): void {
-    this.#state = DRAINING;
+    if (this.#pool.state !== OPEN) return;
     if (this.#signal !== undefined) unlisten(this.#signal, this.#onSignal);
-    for (const e of [...this.#engines]) e.endInput(new PoolClosedError('WorkerPool.map: the pool closed'));
-  }
-
-  #abortAll(reason: PoolClosedError): void {
-    if (this.#hard?.signal.aborted) return;
-    (this.#hard ??= new AbortController()).abort(reason);
-    for (const node of this.#queue.takeAll()) if (node instanceof Job) node.fail(reason);
-    this.#queuedJobs = 0;
-    for (const job of [...this.#runningJobs]) {
-      job.abortWork(reason);
-      job.fail(reason);
-    }
-    for (const e of [...this.#engines]) e.abort(reason);
-  }
-
-  #canRun(): boolean {
-    return !this.#paused && this.#running < this.#concurrency && this.#state !== CLOSED;
-  }
-
-  #takeSlot(): number {
-    const slot = this.#free.pop()!;
-    this.#busy[slot] = true;
-    this.#running++;
-    return slot;
-  }
-
-  #release(slot: number): void {
-    this.#busy[slot] = false;
-    this.#running--;
-    if (slot < this.#concurrency) this.#free.push(slot);
-    this.#dispatch();
-    this.#checkIdle();
-  }
-
-  /** Keeps the free slots below `concurrency`, lowest index on top. */
-  #rebuildFree(): void {
-    this.#free.length = 0;
-    for (let i = this.#concurrency - 1; i >= 0; i--) if (this.#busy[i] !== true) this.#free.push(i);
-  }
-
-  #wakeAll(): void {
-    this.#dispatch();
-    for (const e of this.#engines) e.wake();
-  }
-
-  /** Gives free workers to the queue, in order: a job runs, a map gets a worker for its next job. */
-  #dispatch(): void {
-    if (this.#dispatching) return;
-    this.#dispatching = true;
-    try {
-      while (this.#queue.length > 0 && this.#canRun()) {
-        const node = this.#queue.shift()!;
-        const slot = this.#takeSlot();
-        if (node instanceof Feeder) node.engine.grant(slot);
-        else {
-          this.#queuedJobs--;
-          this.#run(node as Job<T, R>, slot);
-        }
-      }
-    } finally {
-      this.#dispatching = false;
-    }
-  }
-
-  #run(job: Job<T, R>, slot: number): void {
-    job.running = true;
-    job.worker = slot;
-    this.#runningJobs.add(job);
-    let v: R | Promise<R>;
-    try {
-      const work = this.#work; // called as a map's loop calls it: not as a method of the pool
-      v = work(job.job, new SubmitContext(job));
-    } catch (err) {
-      this.#finish(job, slot, false, err);
-      return;
-    }
-    if (isThenable(v)) this.#await(job, slot, v);
-    else this.#finish(job, slot, true, v);
-  }
-
-  async #await(job: Job<T, R>, slot: number, p: PromiseLike<R>): Promise<void> {
-    let ok = true;
-    let v: unknown;
-    try {
-      v = await p;
-    } catch (err) {
-      ok = false;
-      v = err;
-    }
-    this.#finish(job, slot, ok, v);
-  }
-
-  #finish(job: Job<T, R>, slot: number, ok: boolean, v: unknown): void {
-    job.running = false;
-    this.#runningJobs.delete(job);
-    if (ok) {
-      this.#host.completed++;
-      job.settle(v as R);
-    } else {
-      this.#host.failed++;
-      job.fail(v);
-    }
-    this.#release(slot);
-  }
-
-  #isIdle(): boolean {
-    return this.#running === 0 && this.#queuedJobs === 0;
-  }
-
-  #checkIdle(): void {
-    if (!this.#isIdle()) return;
-    if (this.#idle.length > 0) for (const w of this.#idle.takeAll()) w.settle();
-    if (this.#state === DRAINING) {
-      this.#state = CLOSED;
-      if (this.#signal !== undefined) unlisten(this.#signal, this.#onSignal);
-    }
-    if (this.#state === CLOSED && this.#closeWaiter !== null) this.#closeWaiter.settle();
+    this.#pool.startClose(() => new PoolClosedError('WorkerPool.map: the pool closed'));
   }
 }

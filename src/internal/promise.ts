@@ -1,9 +1,10 @@
 /**
- * Values that weft's fast paths share instead of allocating: the already
- * resolved promise an operation returns when nobody had to wait, the frozen
- * end-of-iteration result, the thenable test used wherever a callback may
- * return a value or a promise, and the executor that makes a promise without
- * a closure.
+ * Promise plumbing that weft's fast paths share instead of allocating: the
+ * already resolved promise an operation returns when nobody had to wait,
+ * the frozen end-of-iteration result, the thenable test, `settle` (call a
+ * user function and branch on its outcome, the one place that knows a user
+ * function may return a value, return a thenable or throw), the one no-op
+ * function, and the executor that makes a promise without a closure.
  */
 
 /** One already resolved promise, returned by every operation that completed at once. */
@@ -24,8 +25,49 @@ export function isThenable(value: unknown): value is PromiseLike<unknown> {
   );
 }
 
-/** Does nothing; what `captured` holds when it holds no resolvers. */
+/** Does nothing: the one no-op function (an ignored rejection, an empty hook, what `captured` holds). */
 export function noop(): void {}
+
+/** Where `settle` reports an outcome: handlers made once per reusable object, not once per call. */
+export interface Outcome<T> {
+  readonly onValue: (value: T) => void;
+  readonly onError: (reason: unknown) => void;
+}
+
+/**
+ * Calls the user function `fn(a, b)` and reports how it ended to `to`: a
+ * plain value or a synchronous throw at once (synchronously, before
+ * `settle` returns), a thenable when it settles. A thenable is adopted as
+ * `Promise.resolve` adopts it; one whose `then` getter throws counts as
+ * failing with that error.
+ */
+export function settle<A, B, T>(fn: (a: A, b: B) => T | PromiseLike<T>, a: A, b: B, to: Outcome<T>): void {
+  let v: T | PromiseLike<T>;
+  try {
+    v = fn(a, b);
+  } catch (err) {
+    to.onError(err);
+    return;
+  }
+  if (v instanceof Promise) {
+    v.then(to.onValue, to.onError);
+    return;
+  }
+  if (v !== null && (typeof v === 'object' || typeof v === 'function')) {
+    let then: unknown;
+    try {
+      then = (v as PromiseLike<T>).then;
+    } catch (err) {
+      to.onError(err);
+      return;
+    }
+    if (typeof then === 'function') {
+      Promise.resolve(v).then(to.onValue, to.onError);
+      return;
+    }
+  }
+  to.onValue(v as T);
+}
 
 /**
  * Where `capture` hands over the resolvers of the promise being made. Read

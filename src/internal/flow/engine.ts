@@ -2,34 +2,48 @@
  * The concurrent mapping engine behind `Flow.map`, `Flow.filter`,
  * `Flow.buffer`, `Flow.forEach` and `WorkerPool.map`/`mapSettled`.
  *
- * Up to `concurrency` worker loops pull from one upstream iterator and run
- * the function (as a plain call, with no `this`); results wait in a window
- * of at most `window` items (pulled and not yet taken by the consumer), in
- * input order when ordered. A loop is an `async` function that reuses its
- * frame across items, like a hand-written `for (;;) await fn(next())`: no
- * closure or promise per item beyond the user function's own. When the
- * window is full a loop parks on one promise that all parked loops share,
- * and they all wake when the consumer has made room for each of them; so a
- * source of any length is read only as fast as the consumer takes results.
+ * Up to `concurrency` loops pull from one upstream iterator and run the
+ * function (as a plain call, with no `this`); results wait in a window of
+ * at most `window` items (pulled and not yet taken by the consumer), in
+ * input order when ordered (`results.ts`). A loop is an `async` function
+ * that reuses its frame across items, like a hand-written
+ * `for (;;) await fn(next())`: no closure or promise per item beyond the
+ * user function's own. When the window is full a loop parks on one promise
+ * that all parked loops share, and they all wake when the consumer has
+ * made room for each of them; so a source of any length is read only as
+ * fast as the consumer takes results.
  *
  * A consumer is either an iterator (`next()`, one promise per result, the
  * result handed over at once when it is ready) or a sink (`run(each)`, for
  * the terminal operations): a sink takes each result synchronously when it
  * is ready, so a drained flow costs no promise per result at all.
  *
- * Under a `WorkerPool` (a `Host`, `poolhost.ts`), each loop holds a worker
- * slot of the pool; the engine waits for slots in the pool's queue like a
- * job, and a loop gives its slot back when a queued job is waiting or the
- * window is full, so map and submit share the workers fairly.
+ * Under a pool (`Slots`, `slots.ts`) each loop holds a slot of the pool;
+ * the engine waits for slots in the pool's queue like a job, and a loop
+ * gives its slot back when others wait or the window is full, so map and
+ * submit share the pool fairly.
  *
- * The window itself (ordered places, ready results) is `Results` in
- * `flowwindow.ts`, which the engine extends.
+ * The lifecycle of one run, in `#state`:
+ *
+ *     IDLE ──start──▶ RUNNING ──inputDone──▶ DRAINING ──end──▶ ENDED
+ *       │  └────────inputDone─────────────────▲    (live = 0)
+ *       └──────────────────── stop ───────────┴──────────────▶ STOPPED
+ *
+ * - IDLE: made, no loop started (nothing runs before a consumer asks).
+ * - RUNNING: loops pull, call and deliver.
+ * - DRAINING: no item will be pulled again (the source ended, or the pool
+ *   closed with drain); items already pulled finish and are delivered.
+ * - ENDED: every result was taken; consumers got the end, or `#failure`.
+ * - STOPPED: an error, an abort or a consumer break; nothing is delivered
+ *   any more, the stage's signal is aborted and the source closed.
+ *
+ * `#failure` holds an error to hand to the next consumer when none was
+ * waiting at the time (it reaches the consumer once).
  */
-
 import { capture, captured, DONE, forgetCaptured, isThenable, noop, RESOLVED } from '../promise.js';
 import { Waiter, WaitQueue } from '../waiter.js';
-import { EMPTY, Results } from './results.js';
-import { Feeder, type Host, type Mapper } from './slots.js';
+import { EMPTY, ResultWindow } from './results.js';
+import { Feeder, type Mapper, type Slots } from './slots.js';
 import { closeUpstream, StageCtl, stopped, type Upstream } from './source.js';
 
 /** Output modes: the function's result, the input when the result is truthy, or a `Settled` record. */
@@ -38,13 +52,28 @@ export const FILTER = 1;
 export const SETTLED = 2;
 export type Mode = typeof MAP | typeof FILTER | typeof SETTLED;
 
+const IDLE = 0;
+const RUNNING = 1;
+const DRAINING = 2;
+const ENDED = 3;
+const STOPPED = 4;
+type State = typeof IDLE | typeof RUNNING | typeof DRAINING | typeof ENDED | typeof STOPPED;
+
+/** `#failure` when there is none. */
+const NONE: unique symbol = Symbol('none');
+
+/** `#request` (under a pool): no slot asked for, or asked for and queued; a slot number once granted. */
+const NO_REQUEST = -2;
+const QUEUED = -1;
+
 /** What `#pull` and `#call` return to end a loop, or to park it until the consumer makes room. */
 const STOP: unique symbol = Symbol('stop');
 const PARK: unique symbol = Symbol('park');
 
-/** A loop's state, kept across its items (and reused by the next loop). */
-class Worker {
-  slot = 0; // under a host: the worker slot held, or -1 while parked
+/** One loop's state, kept across its items (and reused by the next loop). */
+class Loop {
+  /** Under a pool: the slot held, or -1 while parked without one. */
+  slot = 0;
   ctx: { signal: AbortSignal; worker: number } | null = null;
   // An async source's loop: the item being worked on, between `#call` and `#done`.
   item: unknown = undefined;
@@ -52,16 +81,29 @@ class Worker {
   ok = true;
 }
 
+/** Options of a `MapEngine`. */
+export interface MapEngineOptions {
+  concurrency: number;
+  /** Most items pulled and not yet taken (default: twice the concurrency); at least `concurrency`. */
+  window?: number;
+  ordered: boolean;
+  mode: Mode;
+  outer: AbortSignal | undefined;
+  /** The pool whose slots the loops run on (its concurrency then rules, and `fn` gets a `JobContext`). */
+  pool?: Slots;
+  op: string;
+}
+
 /** One run of a mapping stage over one upstream; an AsyncIterator of its results. */
-export class Engine<T, U> extends Results implements AsyncIterableIterator<U>, Mapper {
-  /** This engine's place in a host's queue. */
+export class MapEngine<T, U> extends ResultWindow implements AsyncIterableIterator<U>, Mapper {
+  /** This engine's place in a pool's queue. */
   readonly link: Feeder = new Feeder(this);
 
   readonly #up: Upstream<T>;
   readonly #sync: boolean;
   /** The stage's function, or the pool's work (which takes a `JobContext` for its second argument). */
   readonly #fn: (x: T, second: never) => unknown;
-  readonly #host: Host | null;
+  readonly #pool: Slots | null;
   readonly #concurrency: number;
   #window: number;
   readonly #mode: Mode;
@@ -69,46 +111,29 @@ export class Engine<T, U> extends Results implements AsyncIterableIterator<U>, M
   readonly #ctl: StageCtl;
   readonly #op: string;
 
+  #state: State = IDLE;
+  #failure: unknown = NONE;
+  /** Loops running (parked ones included). */
   #loops = 0;
+  /** An async source: a loop is awaiting `next()` (one at a time). */
   #pulling = false;
-  #sourceDone = false;
-  #stopped = false;
-  #ended = false;
-  #started = false;
-  #queued = false;
-  #granted = -1;
-  #error: unknown = undefined;
-  #hasError = false;
+  #request = NO_REQUEST;
   readonly #consumers = new WaitQueue<Waiter<IteratorResult<U>>>();
   #sink: ((value: U) => void) | null = null;
   #sinkWaiter: Waiter<void> | null = null;
   #parked = 0;
   #parking: Promise<void> | null = null;
   #unpark: () => void = noop;
-  readonly #workers: Worker[] = [];
+  readonly #spare: Loop[] = [];
   #ctxs: { signal: AbortSignal; worker: number }[] | null = null;
 
-  constructor(
-    up: Upstream<T>,
-    sync: boolean,
-    fn: (x: T, second: never) => unknown,
-    opts: {
-      concurrency: number;
-      /** Most items pulled and not yet taken (default: twice the concurrency); at least `concurrency`. */
-      window?: number;
-      ordered: boolean;
-      mode: Mode;
-      outer: AbortSignal | undefined;
-      host?: Host;
-      op: string;
-    },
-  ) {
-    const window = opts.host === undefined ? (opts.window ?? 2 * opts.concurrency) : 2 * opts.host.concurrency;
+  constructor(up: Upstream<T>, sync: boolean, fn: (x: T, second: never) => unknown, opts: MapEngineOptions) {
+    const window = opts.pool === undefined ? (opts.window ?? 2 * opts.concurrency) : 2 * opts.pool.concurrency;
     super(opts.ordered, window);
     this.#up = up;
     this.#sync = sync;
     this.#fn = fn;
-    this.#host = opts.host ?? null;
+    this.#pool = opts.pool ?? null;
     this.#concurrency = opts.concurrency;
     this.#window = window;
     this.#mode = opts.mode;
@@ -134,45 +159,112 @@ export class Engine<T, U> extends Results implements AsyncIterableIterator<U>, M
     return (ctxs[slot] ??= { signal: this.#ctl.signal, worker: slot });
   }
 
-  /** Starts loops while there is room, input and (under a host) a free worker. */
+  // ── Transitions ─────────────────────────────────────────────────────
+
+  /** IDLE -> RUNNING: a consumer asked; loops start. */
+  #start(): void {
+    this.#state = RUNNING;
+    this.#spawn();
+  }
+
+  /** IDLE | RUNNING -> DRAINING: nothing more will be pulled. */
+  #inputDone(): void {
+    this.#state = DRAINING;
+  }
+
+  /** DRAINING -> ENDED, once every pulled item was taken. */
+  #endIfDrained(): void {
+    if (this.#state !== DRAINING || this.live !== 0) return;
+    this.#state = ENDED;
+    this.#ctl.end();
+    this.#pool?.detach(this);
+    this.#wake(true);
+    const failure = this.#takeFailure();
+    const sink = this.#sinkWaiter;
+    if (sink !== null) {
+      if (failure === NONE) sink.settle();
+      else sink.fail(failure);
+      return;
+    }
+    const consumers = this.#consumers.takeAll();
+    if (failure !== NONE && consumers.length > 0) for (const w of consumers) w.fail(failure);
+    else {
+      if (failure !== NONE) this.#failure = failure; // nobody waits: the next consumer gets it
+      for (const w of consumers) w.settle(DONE);
+    }
+  }
+
+  /**
+   * Any state before ENDED -> STOPPED: aborts the stage's signal, closes the
+   * upstream, fails waiting consumers with `reason` (`surface`), or ends
+   * them quietly (a consumer break).
+   */
+  #stop(reason: unknown, surface: boolean): void {
+    if (this.#state === ENDED || this.#state === STOPPED) return;
+    this.#state = STOPPED;
+    const consumers = this.#consumers.takeAll();
+    const sink = this.#sinkWaiter;
+    if (surface && consumers.length === 0 && sink === null) this.#failure = reason;
+    // A consumer break (no reason): the stage's functions see the usual AbortError.
+    this.#ctl.stop(surface ? reason : stopped());
+    this.clear();
+    this.#request = NO_REQUEST;
+    this.#pool?.detach(this);
+    closeUpstream(this.#up);
+    this.#wake(true);
+    for (const w of consumers) w.fail(reason);
+    if (sink !== null) {
+      if (surface) sink.fail(reason);
+      else sink.settle();
+    }
+  }
+
+  #takeFailure(): unknown {
+    const failure = this.#failure;
+    this.#failure = NONE;
+    return failure;
+  }
+
+  // ── Loops ───────────────────────────────────────────────────────────
+
+  /** Starts loops while there is room, input and (under a pool) a free slot. */
   #spawn(): void {
     // Parked loops come back when there is room: no new one meanwhile.
     if (this.#parked !== 0) return;
-    const host = this.#host;
-    while (!this.#stopped && !this.#sourceDone && !this.#pulling && this.live < this.#window) {
+    const pool = this.#pool;
+    while (this.#state === RUNNING && !this.#pulling && this.live < this.#window) {
       let slot = 0;
-      if (host === null) {
+      if (pool === null) {
         if (this.#loops >= this.#concurrency) return;
-      } else if (this.#granted >= 0) {
-        slot = this.#granted;
-        this.#granted = -1;
+      } else if (this.#request >= 0) {
+        slot = this.#request;
+        this.#request = NO_REQUEST;
       } else {
-        if (this.#queued) return;
-        slot = host.take(this);
+        if (this.#request === QUEUED) return;
+        slot = pool.take(this);
         if (slot < 0) {
-          this.#queued = true;
-          host.request(this);
+          this.#request = QUEUED;
+          pool.request(this);
           return;
         }
       }
       this.#loops++;
-      const w = this.#workers.pop() ?? new Worker();
-      w.slot = slot;
-      w.ctx = host === null ? null : this.ctx(slot);
-      if (this.#sync) this.#loop(w);
-      else this.#loopAsync(w);
+      const loop = this.#spare.pop() ?? new Loop();
+      loop.slot = slot;
+      loop.ctx = pool === null ? null : this.ctx(slot);
+      if (this.#sync) this.#loop(loop);
+      else this.#loopAsync(loop);
     }
   }
 
-  /** The host gives this engine a slot it queued for. */
+  /** The pool gives this engine a slot it queued for. */
   grant(slot: number): void {
-    this.#queued = false;
-    this.#granted = slot;
+    this.#request = slot;
     this.#spawn();
     // Not needed after all (stopped, input ended, window full): give it back.
-    if (this.#granted >= 0) {
-      this.#granted = -1;
-      this.#host!.release(slot);
+    if (this.#request >= 0) {
+      this.#request = NO_REQUEST;
+      this.#pool!.release(slot);
     }
   }
 
@@ -211,22 +303,22 @@ export class Engine<T, U> extends Results implements AsyncIterableIterator<U>, M
    * The loop over a synchronous source, written out as one function (a
    * `map` result is handed over without a call) so that it costs little
    * more than the hand-written `for (;;) await fn(it.next().value)`. Under a
-   * pool it runs the pool's work on the worker slot it holds, and gives the
-   * slot back when the pool wants it (`shouldYield`) or the window is full.
+   * pool it runs the pool's work on the slot it holds, and gives the slot
+   * back when the pool wants it (`shouldYield`) or the window is full.
    */
-  async #loop(w: Worker): Promise<void> {
-    const host = this.#host;
+  async #loop(loop: Loop): Promise<void> {
+    const pool = this.#pool;
     const up = this.#up as Iterator<T>;
     let inline = 0; // items in a row that finished without an await
     for (;;) {
-      if (this.#stopped || this.#sourceDone) break;
+      if (this.#state !== RUNNING) break;
       if (this.live >= this.#window) {
-        this.#parkWorker(w);
+        this.#parkLoop(loop);
         inline = 0;
         await this.#park();
         continue;
       }
-      if (w.slot < 0 && !this.#retake(w)) break;
+      if (loop.slot < 0 && !this.#retake(loop)) break;
       let r: IteratorResult<T>;
       try {
         r = up.next();
@@ -235,7 +327,7 @@ export class Engine<T, U> extends Results implements AsyncIterableIterator<U>, M
         break;
       }
       if (r.done) {
-        this.#sourceDone = true;
+        this.#inputDone();
         break;
       }
       const item = r.value;
@@ -244,7 +336,7 @@ export class Engine<T, U> extends Results implements AsyncIterableIterator<U>, M
       let v: unknown;
       try {
         const fn = this.#fn; // called as a plain function, with no `this`
-        v = fn(item, (host === null ? this.#ctl.signal : w.ctx) as never);
+        v = fn(item, (pool === null ? this.#ctl.signal : loop.ctx) as never);
         if (isThenable(v)) {
           inline = 0;
           v = await v;
@@ -257,25 +349,30 @@ export class Engine<T, U> extends Results implements AsyncIterableIterator<U>, M
         ok = false;
         v = err;
       }
-      if (host !== null) {
-        if (ok) host.completed++;
-        else host.failed++;
+      if (pool !== null) {
+        if (ok) pool.completed++;
+        else pool.failed++;
       }
-      if (ok && this.#mode === MAP && !this.#stopped) {
+      // (`as State`: the state may have changed during the awaits since it was read.)
+      if (ok && this.#mode === MAP && (this.#state as State) !== STOPPED) {
         this.finish(seq, v, true);
         if (this.#parked !== 0) this.#wake(false);
       } else this.#deliver(seq, item, ok, v);
-      // Under a pool, the fields read first rule out most jobs without a call.
-      if (host !== null && (host.paused || host.queue.length !== 0 || w.slot >= host.concurrency) && this.#yields(w))
+      // Under a pool, the fields read first rule out most items without a call.
+      if (
+        pool !== null &&
+        (pool.paused || pool.queue.length !== 0 || loop.slot >= pool.concurrency) &&
+        this.#yields(loop)
+      )
         break;
     }
-    this.#exit(w);
+    this.#exit(loop);
   }
 
   /** `#loop` for an async source: one loop awaits the source at a time, the others work. */
-  async #loopAsync(w: Worker): Promise<void> {
+  async #loopAsync(loop: Loop): Promise<void> {
     for (;;) {
-      let r: unknown = this.#pull(w);
+      let r: unknown = this.#pull(loop);
       if (r === STOP) break;
       if (r === PARK) {
         await this.#park();
@@ -289,10 +386,10 @@ export class Engine<T, U> extends Results implements AsyncIterableIterator<U>, M
         break;
       }
       this.#pulling = false;
-      if (this.#stopped) break;
-      let v = this.#call(w, r as IteratorResult<T>);
+      if (this.#state === STOPPED) break;
+      let v = this.#call(loop, r as IteratorResult<T>);
       if (v === STOP) break;
-      let ok = w.ok;
+      let ok = loop.ok;
       if (ok && isThenable(v)) {
         try {
           v = await v;
@@ -301,16 +398,16 @@ export class Engine<T, U> extends Results implements AsyncIterableIterator<U>, M
           v = err;
         }
       }
-      if (!this.#done(w, ok, v)) break;
+      if (!this.#done(loop, ok, v)) break;
     }
-    this.#exit(w);
+    this.#exit(loop);
   }
 
-  /** An async source: the promise of the next item, PARK or STOP (another loop is pulling). */
-  #pull(w: Worker): Promise<IteratorResult<T>> | typeof PARK | typeof STOP {
-    if (this.#stopped || this.#sourceDone) return STOP;
-    if (this.live >= this.#window) return this.#parkWorker(w);
-    if (this.#pulling || (w.slot < 0 && !this.#retake(w))) return STOP;
+  /** An async source: the promise of the next item, PARK, or STOP (input over, or another loop is pulling). */
+  #pull(loop: Loop): Promise<IteratorResult<T>> | typeof PARK | typeof STOP {
+    if (this.#state !== RUNNING) return STOP;
+    if (this.live >= this.#window) return this.#parkLoop(loop);
+    if (this.#pulling || (loop.slot < 0 && !this.#retake(loop))) return STOP;
     this.#pulling = true;
     try {
       return this.#up.next() as Promise<IteratorResult<T>>;
@@ -321,86 +418,88 @@ export class Engine<T, U> extends Results implements AsyncIterableIterator<U>, M
     }
   }
 
-  /** The window is full: the loop parks; under a pool it gives its worker back while it waits. */
-  #parkWorker(w: Worker): typeof PARK {
-    if (w.slot >= 0 && this.#host !== null) {
-      const slot = w.slot;
-      w.slot = -1;
-      this.#host.release(slot);
+  /** The window is full: the loop parks; under a pool it gives its slot back while it waits. */
+  #parkLoop(loop: Loop): typeof PARK {
+    if (loop.slot >= 0 && this.#pool !== null) {
+      const slot = loop.slot;
+      loop.slot = -1;
+      this.#pool.release(slot);
     }
     return PARK;
   }
 
-  /** A parked loop under a pool takes a worker again; false when none is free for it (it ends). */
-  #retake(w: Worker): boolean {
-    const slot = this.#host!.take(this);
+  /** A parked loop under a pool takes a slot again; false when none is free for it (it ends). */
+  #retake(loop: Loop): boolean {
+    const slot = this.#pool!.take(this);
     if (slot < 0) return false;
-    w.slot = slot;
-    w.ctx = this.ctx(slot);
+    loop.slot = slot;
+    loop.ctx = this.ctx(slot);
     return true;
   }
 
   /** An async source: starts the work on a pulled item; its result or promise, or STOP at the end of the input. */
-  #call(w: Worker, r: IteratorResult<T>): unknown {
+  #call(loop: Loop, r: IteratorResult<T>): unknown {
     if (r.done) {
-      this.#sourceDone = true;
+      // Another loop may have ended the input meanwhile (a pool closing).
+      if (this.#state === RUNNING) this.#inputDone();
       return STOP;
     }
     const item = r.value;
-    w.item = item;
-    w.seq = this.add(this.#window);
+    loop.item = item;
+    loop.seq = this.add(this.#window);
     // Let another loop fetch the next item while this one works.
     this.#spawn();
-    w.ok = true;
+    loop.ok = true;
     try {
       const fn = this.#fn;
-      return fn(item, (this.#host === null ? this.#ctl.signal : w.ctx) as never);
+      return fn(item, (this.#pool === null ? this.#ctl.signal : loop.ctx) as never);
     } catch (err) {
-      w.ok = false;
+      loop.ok = false;
       return err;
     }
   }
 
-  /** An async source: delivers a finished item; false when the loop must end (a pool wants its worker). */
-  #done(w: Worker, ok: boolean, v: unknown): boolean {
-    const host = this.#host;
-    const item = w.item as T;
-    w.item = undefined;
-    if (host !== null) {
-      if (ok) host.completed++;
-      else host.failed++;
+  /** An async source: delivers a finished item; false when the loop must end (a pool wants its slot). */
+  #done(loop: Loop, ok: boolean, v: unknown): boolean {
+    const pool = this.#pool;
+    const item = loop.item as T;
+    loop.item = undefined;
+    if (pool !== null) {
+      if (ok) pool.completed++;
+      else pool.failed++;
     }
-    this.#deliver(w.seq, item, ok, v);
-    return host === null || !this.#yields(w);
+    this.#deliver(loop.seq, item, ok, v);
+    return pool === null || !this.#yields(loop);
   }
 
   /**
-   * Under a pool, after a job: true when the loop must give its worker
-   * back (the pool is paused, shrank, or has jobs waiting). Checked after a
-   * job, never before the first: two maps sharing a pool take turns.
+   * Under a pool, after an item: true when the loop must give its slot back
+   * (the pool is paused, shrank, or has others waiting). Checked after an
+   * item, never before the first: two maps sharing a pool take turns.
    */
-  #yields(w: Worker): boolean {
-    const host = this.#host!;
-    if (!host.shouldYield(w.slot, this)) return false;
-    // Behind the jobs waiting now: ask again at the back of the queue.
-    if (this.#queued) {
-      this.#queued = false;
-      host.unqueue(this);
+  #yields(loop: Loop): boolean {
+    const pool = this.#pool!;
+    if (!pool.shouldYield(loop.slot, this)) return false;
+    // Behind the others waiting now: ask again at the back of the queue.
+    if (this.#request === QUEUED) {
+      this.#request = NO_REQUEST;
+      pool.unqueue(this);
     }
     return true;
   }
 
-  #exit(w: Worker): void {
+  #exit(loop: Loop): void {
     this.#loops--;
-    this.#workers.push(w);
-    if (this.#host !== null && w.slot >= 0) this.#host.release(w.slot);
-    w.ctx = null;
+    this.#spare.push(loop);
+    if (this.#pool !== null && loop.slot >= 0) this.#pool.release(loop.slot);
+    loop.ctx = null;
     this.#spawn();
-    this.#settleIfDone();
+    this.#endIfDrained();
   }
 
+  /** Hands a finished item to the window: its result, the item (filter), a `Settled` record, or the stage's error. */
   #deliver(seq: number, item: T, ok: boolean, v: unknown): void {
-    if (this.#stopped) {
+    if (this.#state === STOPPED) {
       this.live--;
       return;
     }
@@ -432,35 +531,31 @@ export class Engine<T, U> extends Results implements AsyncIterableIterator<U>, M
     return true;
   }
 
-  /** Starts more loops if there is room now (the host's concurrency grew, or it resumed). */
+  // ── What the pool and the consumer call ────────────────────────────
+
+  /** The pool's concurrency grew, or it resumed: start more loops if there is room now. */
   wake(): void {
-    if (this.#host !== null) this.#window = 2 * this.#host.concurrency;
-    if (!this.#started) return;
+    if (this.#pool !== null) this.#window = 2 * this.#pool.concurrency;
+    if (this.#state === IDLE) return;
     // Parked loops look again: the window may have shrunk below what they wait for.
     this.#wake(true);
     this.#spawn();
   }
 
-  #start(): void {
-    this.#started = true;
-    this.#spawn();
-  }
-
   next(): Promise<IteratorResult<U>> {
-    if (!this.#started) this.#start();
+    if (this.#state === IDLE) this.#start();
     const v = this.take() as U | typeof EMPTY;
     if (v !== EMPTY) {
       this.#wake(false);
       this.#spawn();
-      if (this.#sourceDone) this.#settleIfDone();
+      this.#endIfDrained();
       return Promise.resolve({ value: v, done: false });
     }
     // Taking skipped filtered-out items may have emptied the window.
-    this.#settleIfDone();
-    if (this.#stopped || this.#ended) {
-      if (!this.#hasError) return Promise.resolve(DONE);
-      this.#hasError = false;
-      return Promise.reject(this.#error);
+    this.#endIfDrained();
+    if (this.#state === STOPPED || this.#state === ENDED) {
+      const failure = this.#takeFailure();
+      return failure === NONE ? Promise.resolve(DONE) : Promise.reject(failure);
     }
     const w = new Waiter<IteratorResult<U>>(this.#op, this.#outer);
     this.#consumers.push(w);
@@ -479,84 +574,39 @@ export class Engine<T, U> extends Results implements AsyncIterableIterator<U>, M
     const w = new Waiter<void>(this.#op, undefined);
     this.#sink = each;
     this.#sinkWaiter = w;
-    if (this.#stopped || this.#ended) {
-      // Stopped or ended before it started: the flow's signal was aborted, or the pool is closed.
-      if (this.#hasError) {
-        this.#hasError = false;
-        w.fail(this.#error);
-      } else w.settle();
+    if (this.#state === STOPPED || this.#state === ENDED) {
+      // Over before it started: the flow's signal was aborted, or the pool is closed.
+      const failure = this.#takeFailure();
+      if (failure === NONE) w.settle();
+      else w.fail(failure);
     } else {
-      this.#start();
-      this.#settleIfDone();
+      if (this.#state === IDLE) this.#start();
+      this.#endIfDrained();
     }
     return w.promise;
   }
 
   return(): Promise<IteratorResult<U>> {
-    if (!this.#stopped && !this.#ended) this.#stop(undefined, false);
+    this.#stop(undefined, false);
     return Promise.resolve(DONE);
   }
 
   /** Ends the input early (a pool closing with drain): what is running finishes, then the consumer gets `reason`. */
   endInput(reason: unknown): void {
-    if (this.#stopped || this.#sourceDone) return;
-    this.#sourceDone = true;
-    this.#error = reason;
-    this.#hasError = true;
-    if (this.#queued) {
-      this.#queued = false;
-      this.#host?.unqueue(this);
+    if (this.#state !== IDLE && this.#state !== RUNNING) return;
+    this.#inputDone();
+    this.#failure = reason;
+    if (this.#request === QUEUED) {
+      this.#request = NO_REQUEST;
+      this.#pool?.unqueue(this);
     }
     closeUpstream(this.#up);
     this.#wake(true);
-    this.#settleIfDone();
+    this.#endIfDrained();
   }
 
   /** Stops the stage: aborts its signal, closes the upstream, fails waiting consumers with `reason`. */
   abort(reason: unknown): void {
     this.#stop(reason, true);
-  }
-
-  #stop(reason: unknown, surface: boolean): void {
-    if (this.#stopped) return;
-    this.#stopped = true;
-    const consumers = this.#consumers.takeAll();
-    const sink = this.#sinkWaiter;
-    if (surface && consumers.length === 0 && sink === null) {
-      this.#error = reason;
-      this.#hasError = true;
-    }
-    // A consumer break (no reason): the stage's functions see the usual AbortError.
-    this.#ctl.stop(surface ? reason : stopped());
-    this.clear();
-    this.#queued = false;
-    this.#host?.detach(this);
-    closeUpstream(this.#up);
-    this.#wake(true);
-    for (const w of consumers) w.fail(reason);
-    if (sink !== null) {
-      if (surface) sink.fail(reason);
-      else sink.settle();
-    }
-  }
-
-  #settleIfDone(): void {
-    if (this.#ended || this.#stopped || !this.#sourceDone || this.live !== 0) return;
-    this.#ended = true;
-    this.#ctl.end();
-    this.#host?.detach(this);
-    this.#wake(true);
-    const sink = this.#sinkWaiter;
-    if (sink !== null) {
-      if (this.#hasError) {
-        this.#hasError = false;
-        sink.fail(this.#error);
-      } else sink.settle();
-    }
-    const consumers = this.#consumers.takeAll();
-    if (this.#hasError && consumers.length > 0) {
-      this.#hasError = false;
-      for (const w of consumers) w.fail(this.#error);
-    } else for (const w of consumers) w.settle(DONE);
   }
 }

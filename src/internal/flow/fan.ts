@@ -10,6 +10,18 @@ import { Waiter, WaitQueue } from '../waiter.js';
 import type { Source, Upstream } from './source.js';
 import { closeUpstream, openSource } from './source.js';
 
+/** `#failure` when there is none. */
+const NONE: unique symbol = Symbol('none');
+
+// MergeIter's lifecycle: IDLE -> RUNNING (the first next() starts every
+// source) -> ENDED (every source is done and nothing is left to take) or
+// STOPPED (a source failed, or the consumer returned).
+const IDLE = 0;
+const RUNNING = 1;
+const ENDED = 2;
+const STOPPED = 3;
+type MergeState = typeof IDLE | typeof RUNNING | typeof ENDED | typeof STOPPED;
+
 /** Fan-in: every source is read at once, at most one item of each waits; each source's order is kept. */
 export class MergeIter<T> implements AsyncIterator<T> {
   readonly #its: Upstream<T>[];
@@ -17,11 +29,11 @@ export class MergeIter<T> implements AsyncIterator<T> {
   readonly #outer: AbortSignal | undefined;
   readonly #ready = new Ring<{ i: number; value: T }>();
   readonly #consumers = new WaitQueue<Waiter<IteratorResult<T>>>();
+  /** Sources not done yet. */
   #active: number;
-  #started = false;
-  #over = false;
-  #error: unknown;
-  #hasError = false;
+  #state: MergeState = IDLE;
+  /** A source's error that no consumer was waiting for: the next one gets it. */
+  #failure: unknown = NONE;
 
   constructor(sources: Source<T>[], syncs: boolean[], outer: AbortSignal | undefined) {
     this.#outer = outer;
@@ -30,15 +42,41 @@ export class MergeIter<T> implements AsyncIterator<T> {
     this.#active = sources.length;
   }
 
+  /** IDLE -> RUNNING: every source is asked for its first item. */
+  #start(): void {
+    this.#state = RUNNING;
+    for (let i = 0; i < this.#its.length; i++) this.#pull(i);
+    this.#endIfDone();
+  }
+
+  /** RUNNING -> ENDED, once every source is done and nothing waits to be taken. */
+  #endIfDone(): void {
+    if (this.#state !== RUNNING || this.#active !== 0 || this.#ready.length !== 0) return;
+    this.#state = ENDED;
+    for (const w of this.#consumers.takeAll()) w.settle(DONE);
+  }
+
+  /** IDLE | RUNNING -> STOPPED: the sources are closed; `err` goes to the consumers (or the next one). */
+  #stop(err: unknown, surface: boolean): void {
+    if (this.#state === ENDED || this.#state === STOPPED) return;
+    this.#state = STOPPED;
+    this.#ready.clear();
+    for (const it of this.#its) closeUpstream(it);
+    if (!surface) return;
+    const ws = this.#consumers.takeAll();
+    if (ws.length === 0) this.#failure = err;
+    for (const w of ws) w.fail(err);
+  }
+
   #pull(i: number): void {
-    if (this.#over) return;
+    if (this.#state !== RUNNING) return;
     const it = this.#its[i]!;
     if (this.#sync[i]) {
       let r: IteratorResult<T>;
       try {
         r = (it as Iterator<T>).next();
       } catch (err) {
-        this.#fail(err);
+        this.#stop(err, true);
         return;
       }
       this.#got(i, r);
@@ -48,20 +86,20 @@ export class MergeIter<T> implements AsyncIterator<T> {
     try {
       p = (it as AsyncIterator<T>).next();
     } catch (err) {
-      this.#fail(err);
+      this.#stop(err, true);
       return;
     }
     p.then(
       (r) => this.#got(i, r),
-      (err) => this.#fail(err),
+      (err) => this.#stop(err, true),
     );
   }
 
   #got(i: number, r: IteratorResult<T>): void {
-    if (this.#over) return;
+    if (this.#state !== RUNNING) return;
     if (r.done) {
       this.#active--;
-      if (this.#active === 0 && this.#ready.length === 0) this.#end();
+      this.#endIfDone();
       return;
     }
     const w = this.#consumers.shift();
@@ -72,57 +110,39 @@ export class MergeIter<T> implements AsyncIterator<T> {
   }
 
   next(): Promise<IteratorResult<T>> {
-    if (!this.#started) {
-      this.#started = true;
-      for (let i = 0; i < this.#its.length; i++) this.#pull(i);
-      if (this.#its.length === 0) this.#end();
-    }
-    if (this.#outer?.aborted && !this.#over) this.#fail(this.#outer.reason);
+    if (this.#state === IDLE) this.#start();
+    if (this.#outer?.aborted) this.#stop(this.#outer.reason, true);
     const e = this.#ready.shift();
     if (e !== undefined) {
       const v = e.value;
       this.#pull(e.i);
-      if (this.#active === 0 && this.#ready.length === 0) this.#end();
+      this.#endIfDone();
       return Promise.resolve({ value: v, done: false });
     }
-    if (this.#over) {
-      if (!this.#hasError) return DONE_PROMISE;
-      this.#hasError = false;
-      return Promise.reject(this.#error);
+    if (this.#state === ENDED || this.#state === STOPPED) {
+      const failure = this.#failure;
+      this.#failure = NONE;
+      return failure === NONE ? DONE_PROMISE : Promise.reject(failure);
     }
     const w = new Waiter<IteratorResult<T>>('merge.next', this.#outer);
     this.#consumers.push(w);
     return w.promise;
   }
 
-  #end(): void {
-    if (this.#over) return;
-    this.#over = true;
-    for (const w of this.#consumers.takeAll()) w.settle(DONE);
-  }
-
-  #fail(err: unknown): void {
-    if (this.#over) return;
-    this.#over = true;
-    this.#ready.clear();
-    for (const it of this.#its) closeUpstream(it);
-    const ws = this.#consumers.takeAll();
-    if (ws.length === 0) {
-      this.#error = err;
-      this.#hasError = true;
-    }
-    for (const w of ws) w.fail(err);
-  }
-
   return(): Promise<IteratorResult<T>> {
-    if (!this.#over) {
-      this.#over = true;
-      this.#ready.clear();
-      for (const it of this.#its) closeUpstream(it);
-    }
+    this.#stop(undefined, false);
     return DONE_PROMISE;
   }
 }
+
+// Shared's lifecycle: READING -> EXHAUSTED (the source ended), FAILED (it
+// threw: `#failure`; buffered items are still read first) or CLOSED (every
+// branch left: the source was closed early).
+const READING = 0;
+const EXHAUSTED = 1;
+const FAILED = 2;
+const CLOSED = 3;
+type SharedState = typeof READING | typeof EXHAUSTED | typeof FAILED | typeof CLOSED;
 
 /**
  * One source shared by consumers that take turns (fanOut) or that each see
@@ -138,10 +158,10 @@ export class Shared<T> {
   readonly #buf = new Ring<T>();
   readonly #pos: (number | -1)[]; // tee: next index each branch reads; -1 once it left
   #base = 0; // index of #buf's first item
+  /** A branch is fetching the next item (one at a time). */
   #pulling = false;
-  #done = false;
-  #error: unknown;
-  #hasError = false;
+  #state: SharedState = READING;
+  #failure: unknown = undefined;
   #left = 0;
 
   constructor(source: Source<T>, sync: boolean, branches: number, lag: number) {
@@ -166,8 +186,8 @@ export class Shared<T> {
           return { value: v, done: false };
         }
       }
-      if (this.#hasError) throw this.#error;
-      if (this.#done) return DONE;
+      if (this.#state === FAILED) throw this.#failure;
+      if (this.#state !== READING) return DONE;
       // tee: the fastest waits while the slowest is `lag` items behind.
       if (this.#pulling || (this.#lag > 0 && this.#buf.length >= this.#lag)) {
         const w = new Waiter<void>(this.#lag === 0 ? 'fanOut.next' : 'tee.next', undefined);
@@ -179,16 +199,19 @@ export class Shared<T> {
     }
   }
 
+  /** Pulls one item into the buffer; READING -> EXHAUSTED or FAILED when the source ends. */
   async #fetch(): Promise<void> {
     this.#pulling = true;
     try {
       const r = this.#sync ? (this.#it as Iterator<T>).next() : await this.#it.next();
-      if (r.done) this.#done = true;
+      if (this.#state !== READING) return; // every branch left meanwhile
+      if (r.done) this.#state = EXHAUSTED;
       else this.#buf.push(r.value);
     } catch (err) {
-      this.#error = err;
-      this.#hasError = true;
-      this.#done = true;
+      if (this.#state === READING) {
+        this.#state = FAILED;
+        this.#failure = err;
+      }
     } finally {
       this.#pulling = false;
       this.#wakeAll();
@@ -211,14 +234,14 @@ export class Shared<T> {
     if (this.#waiters.length > 0) for (const w of this.#waiters.takeAll()) w.settle();
   }
 
-  /** `branch` stops reading; the source is closed when every branch has. */
+  /** `branch` stops reading; the last one out closes the source (READING -> CLOSED). */
   leave(branch: number): void {
     if (this.#pos[branch] === -1) return;
     this.#pos[branch] = -1;
     this.#left++;
     if (this.#lag > 0) this.#trim();
-    if (this.#left === this.#pos.length && !this.#done) {
-      this.#done = true;
+    if (this.#left === this.#pos.length && this.#state === READING) {
+      this.#state = CLOSED;
       this.#buf.clear();
       closeUpstream(this.#it);
     }

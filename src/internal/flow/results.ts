@@ -1,5 +1,5 @@
 /**
- * The window of a mapping stage (`flowmap.ts`): the items it pulled and
+ * The window of a mapping stage (`engine.ts`): the items it pulled and
  * whose results the consumer has not taken yet. Ordered, each item has a
  * sequence number and a cell (`seq & mask`) in two flat arrays, so keeping
  * a place costs no object; a result goes to the consumer when every earlier
@@ -16,11 +16,11 @@ const KEEP = 1;
 const DROP = 2;
 
 /**
- * The window part of a mapping stage, which `Engine` extends (one object
+ * The window part of a mapping stage, which `MapEngine` extends (one object
  * per stage, so the hot path reads its own fields). `emit` hands a result
  * to the consumer.
  */
-export abstract class Results {
+export abstract class ResultWindow {
   /** Items pulled and not yet taken by the consumer (running, or finished and waiting). */
   protected live = 0;
   readonly #ordered: boolean;
