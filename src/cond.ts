@@ -4,7 +4,7 @@
  * guarded by a `Mutex`.
  */
 import { signalOf } from './internal/abort.js';
-import { mutexFriend } from './internal/semfriend.js';
+import { holder as holderOf } from './internal/hooks.js';
 import { Waiter, WaitQueue } from './internal/waiter.js';
 import type { Lock } from './lock.js';
 import { Mutex, NotLockedError } from './mutex.js';
@@ -110,7 +110,7 @@ export class Cond {
     if (signal?.aborted) return Promise.reject(signal.reason);
     const w = new CondWaiter('Cond.wait', signal);
     this.#waiters.push(w);
-    const holder = mutexFriend.holder(mu);
+    const holder = mu[holderOf];
     mu.unlock();
     return relock(w, mu, holder);
   }
@@ -182,6 +182,6 @@ async function relock(w: CondWaiter, mu: Mutex, holder: Lock | null): Promise<vo
     reason = err;
   }
   await (w.relocking ?? mu.lock());
-  mutexFriend.setHolder(mu, holder);
+  mu[holderOf] = holder;
   if (aborted) throw reason;
 }

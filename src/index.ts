@@ -7,6 +7,7 @@ export * from './cond.js';
 export * from './context.js';
 export * from './errgroup.js';
 export * from './flow.js';
+export * from './keyedrate.js';
 export * from './lock.js';
 export * from './mutex.js';
 export * from './once.js';

@@ -5,8 +5,8 @@
  */
 import { signalOf } from './internal/abort.js';
 import { WeftError } from './internal/errors.js';
+import { holder } from './internal/hooks.js';
 import { Permits } from './internal/permits.js';
-import { mutexFriend } from './internal/semfriend.js';
 import { checkFn } from './internal/validate.js';
 import type { Lock } from './lock.js';
 
@@ -53,7 +53,7 @@ class MutexLock implements Lock {
     this.#mu = null;
     // After an explicit `unlock()`, the mutex may belong to someone else:
     // this stale handle must not release it.
-    if (mutexFriend.holder(mu) === this) mu.unlock();
+    if (mu[holder] === this) mu.unlock();
   }
 
   [Symbol.dispose](): void {
@@ -97,13 +97,6 @@ export class Mutex {
   readonly #p: Permits;
   #holder: Lock | null = null;
 
-  static {
-    mutexFriend.holder = (mu) => (mu as Mutex).#holder;
-    mutexFriend.setHolder = (mu, lock) => {
-      (mu as Mutex).#holder = lock;
-    };
-  }
-
   constructor() {
     this.#p = new Permits(1, () => this.#hold());
   }
@@ -111,6 +104,16 @@ export class Mutex {
   /** Whether the mutex is held now. */
   get locked(): boolean {
     return this.#p.cur !== 0;
+  }
+
+  /** @internal The lock that holds the mutex now (for `MutexLock` and `Cond`). */
+  get [holder](): Lock | null {
+    return this.#holder;
+  }
+
+  /** @internal */
+  set [holder](lock: Lock | null) {
+    this.#holder = lock;
   }
 
   #hold(): Lock {

@@ -1,7 +1,7 @@
 /**
  * Package rate provides a token-bucket rate limiter, after
- * golang.org/x/time/rate: `RateLimiter` for one stream of events and
- * `KeyedRateLimiter` for one bucket per key (user, IP, tenant).
+ * golang.org/x/time/rate: `RateLimiter` for one stream of events
+ * (`keyedrate.ts` has `KeyedRateLimiter`, one bucket per key).
  *
  * Time comes from the `clock` option (x/time's `AllowN(t, n)` seam made
  * public), so tests run on `TestClock` from `weft/testing`. Nothing is
@@ -11,9 +11,10 @@ import { type Clock, systemClock } from './clock.js';
 import { signalOf } from './internal/abort.js';
 import { Bucket, EPS } from './internal/bucket.js';
 import { WeftError } from './internal/errors.js';
+import { lastUpdate } from './internal/hooks.js';
 import { RESOLVED } from './internal/promise.js';
 import { checkClock, startTimer, stopTimer } from './internal/timer.js';
-import { checkInt, checkMs, checkNumber, checkOpts } from './internal/validate.js';
+import { checkInt, checkMs, checkNumber, checkRequiredOpts } from './internal/validate.js';
 import { Waiter, WaitQueue } from './internal/waiter.js';
 
 /**
@@ -102,9 +103,6 @@ export interface Reservation {
    */
   cancel(): void;
 }
-
-// Reaches a RateLimiter's last update time from KeyedRateLimiter (idle keys).
-let lastOf: (lim: RateLimiter) => number;
 
 class Booking implements Reservation {
   readonly ok: boolean;
@@ -196,21 +194,21 @@ export class RateLimiter {
   #timer: unknown = undefined;
   #onTimer: (() => void) | null = null;
 
-  static {
-    lastOf = (lim) => lim.#b.last;
-  }
-
   /**
    * @throws TypeError if `opts` or a field has the wrong type.
    * @throws RangeError if `rate` is negative or NaN, or `burst` is not an integer >= 0.
    */
   constructor(opts: RateLimiterOptions) {
     const op = 'RateLimiter';
-    checkOpts(opts, op);
-    if (opts === undefined) throw new TypeError(`${op}: \`opts\` must be an object, got undefined`);
+    checkRequiredOpts(opts, op);
     const rate = checkNumber(opts.rate, op, 'rate');
     const burst = checkInt(opts.burst, op, 'burst');
     this.#b = new Bucket(checkClock(opts.clock, op, systemClock), rate, burst);
+  }
+
+  /** @internal The clock time the bucket was last brought up to date (for `KeyedRateLimiter`'s idle keys). */
+  [lastUpdate](): number {
+    return this.#b.last;
   }
 
   /** Tokens added per second. */
@@ -418,171 +416,5 @@ export class RateLimiter {
     this.#timer = undefined;
     const head = this.#queue!.head;
     if (head !== null) this.#arm(head.at - b.clock.now());
-  }
-}
-
-/**
- * Options of `KeyedRateLimiter`: those of `RateLimiter`, applied to each
- * key, and the bounds on the keys held.
- *
- * @see KeyedRateLimiter
- */
-export interface KeyedRateLimiterOptions extends RateLimiterOptions {
-  /**
-   * The most keys held at once (default `Infinity`). Past it, a new key
-   * evicts an idle key, or failing one, the key held longest, which then
-   * starts over with a full bucket.
-   */
-  maxKeys?: number;
-  /**
-   * Milliseconds after its last admitted event that a key is forgotten even
-   * though its bucket is not full yet (default `Infinity`: only when full).
-   */
-  idleMs?: number;
-}
-
-// Keys examined from the oldest end on each insertion.
-const SWEEP = 4;
-
-/**
- * One token bucket per key (user, IP, tenant), all with the same `rate`
- * and `burst`: each key gets what a `RateLimiter` of its own would give.
- *
- * Keys cost memory only while they matter. A key is idle once its bucket
- * would be full again and nobody waits on it; forgetting it then changes no
- * answer, since a new key starts full. Idle keys are evicted lazily, a few
- * at each new key, oldest first; no timer runs. `idleMs` forgets keys
- * sooner, and `maxKeys` bounds how many are held at all.
- *
- * @example Per-user limits
- * ```ts
- * import { KeyedRateLimiter } from 'weftjs';
- * import { TestClock } from 'weftjs/testing';
- * const clock = new TestClock();
- * const limits = new KeyedRateLimiter({ rate: 1, burst: 2, clock });
- * [limits.allow('ann'), limits.allow('ann'), limits.allow('ann')]; // => [true, true, false]
- * limits.allow('bob'); // => true
- * await clock.advance(1000);
- * limits.allow('ann'); // => true
- * ```
- * @example Memory stays bounded
- * ```ts
- * import { KeyedRateLimiter } from 'weftjs';
- * const limits = new KeyedRateLimiter({ rate: 1, burst: 1, maxKeys: 100 });
- * for (let i = 0; i < 10_000; i++) limits.allow(`ip-${i}`);
- * limits.size; // => 100
- * ```
- * @see RateLimiter
- */
-export class KeyedRateLimiter {
-  #rate: number;
-  #burst: number;
-  #clock: Clock;
-  #maxKeys: number;
-  #idleMs: number;
-  #keys = new Map<string, RateLimiter>();
-  #cursor: MapIterator<[string, RateLimiter]> | undefined = undefined;
-
-  /**
-   * @throws TypeError if `opts` or a field has the wrong type.
-   * @throws RangeError if `rate`, `burst`, `maxKeys` (an integer >= 1) or
-   * `idleMs` is out of range.
-   */
-  constructor(opts: KeyedRateLimiterOptions) {
-    const op = 'KeyedRateLimiter';
-    checkOpts(opts, op);
-    if (opts === undefined) throw new TypeError(`${op}: \`opts\` must be an object, got undefined`);
-    this.#rate = checkNumber(opts.rate, op, 'rate');
-    this.#burst = checkInt(opts.burst, op, 'burst');
-    this.#clock = checkClock(opts.clock, op, systemClock);
-    this.#maxKeys =
-      opts.maxKeys === undefined
-        ? Number.POSITIVE_INFINITY
-        : checkInt(opts.maxKeys, op, 'maxKeys', 1, Number.POSITIVE_INFINITY);
-    this.#idleMs = opts.idleMs === undefined ? Number.POSITIVE_INFINITY : checkMs(opts.idleMs, op, 'idleMs', true);
-  }
-
-  /** Number of keys held now. */
-  get size(): number {
-    return this.#keys.size;
-  }
-
-  /**
-   * `RateLimiter.allow` on `key`'s bucket: takes `n` tokens (default 1) if
-   * they are there now.
-   *
-   * @throws TypeError if `key` is not a string.
-   * @throws RangeError if `n` is not an integer >= 0.
-   */
-  allow(key: string, n?: number): boolean {
-    return this.#get(key, 'KeyedRateLimiter.allow').allow(n);
-  }
-
-  /**
-   * `RateLimiter.wait` on `key`'s bucket: waits until `n` tokens (default 1)
-   * of that key are the caller's, in call order per key.
-   *
-   * **Cancellation**: as `RateLimiter.wait`: an abort rejects with
-   * `signal.reason`, gives back what it reserved and leaves nothing behind.
-   *
-   * @throws TypeError if `key` is not a string, or `opts` has the wrong type.
-   * @throws RangeError if `n` is not an integer >= 0 or exceeds `burst` at a finite rate.
-   * @example Each key waits on its own
-   * ```ts
-   * import { KeyedRateLimiter } from 'weftjs';
-   * import { TestClock } from 'weftjs/testing';
-   * const clock = new TestClock();
-   * const limits = new KeyedRateLimiter({ rate: 10, burst: 1, clock });
-   * await limits.wait('ann');
-   * const next = limits.wait('ann').then(() => clock.now());
-   * await limits.wait('bob'); // another key does not wait
-   * await clock.advance(100);
-   * await next; // => 100
-   * ```
-   */
-  wait(key: string, n?: number, opts?: { signal?: AbortSignal }): Promise<void> {
-    return this.#get(key, 'KeyedRateLimiter.wait').wait(n, opts);
-  }
-
-  #get(key: string, op: string): RateLimiter {
-    const lim = this.#keys.get(key);
-    if (lim !== undefined) return lim;
-    if (typeof key !== 'string') throw new TypeError(`${op}: \`key\` must be a string, got ${typeof key}`);
-    this.#sweep();
-    const fresh = new RateLimiter({ rate: this.#rate, burst: this.#burst, clock: this.#clock });
-    this.#keys.set(key, fresh);
-    return fresh;
-  }
-
-  // CLOCK-style sweep: a cursor goes round the keys in insertion order,
-  // a few at each new key, dropping those that are idle. Past maxKeys the
-  // key under the cursor goes whatever its state. A live Map iterator is
-  // kept so that each sweep resumes where the last stopped, instead of
-  // walking again over the holes that deletions leave at the front.
-  #sweep(): void {
-    const keys = this.#keys;
-    if (keys.size === 0) return;
-    const now = this.#clock.now();
-    for (let budget = SWEEP; budget > 0; budget--) {
-      const entry = this.#next();
-      if (entry === undefined) break;
-      if (this.#idle(entry[1], now)) keys.delete(entry[0]);
-    }
-    while (keys.size >= this.#maxKeys) keys.delete(this.#next()![0]);
-  }
-
-  #next(): [string, RateLimiter] | undefined {
-    let r = this.#cursor?.next();
-    if (r === undefined || r.done === true) {
-      this.#cursor = this.#keys.entries();
-      r = this.#cursor.next();
-    }
-    return r.done === true ? undefined : r.value;
-  }
-
-  #idle(lim: RateLimiter, now: number): boolean {
-    if (lim.waiting !== 0) return false;
-    if (lim.tokens() >= this.#burst) return true;
-    return now - lastOf(lim) >= this.#idleMs;
   }
 }

@@ -13,8 +13,8 @@ import {
 } from './validate.js';
 
 // Argument errors carry Node's codes, as Node's own do.
-const typeErr = (message: string) => Object.assign(typeErr(message), { code: 'ERR_INVALID_ARG_TYPE' });
-const rangeErr = (message: string) => Object.assign(rangeErr(message), { code: 'ERR_OUT_OF_RANGE' });
+const typeErr = (message: string) => Object.assign(new TypeError(message), { code: 'ERR_INVALID_ARG_TYPE' });
+const rangeErr = (message: string) => Object.assign(new RangeError(message), { code: 'ERR_OUT_OF_RANGE' });
 
 describe('show', () => {
   it('renders values for error messages', () => {
@@ -74,9 +74,7 @@ describe('checkNumber', () => {
     expect(checkNumber(0.5, 'Op', 'rate')).toBe(0.5);
     expect(checkNumber(Number.POSITIVE_INFINITY, 'Op', 'rate')).toBe(Number.POSITIVE_INFINITY);
     expect(() => checkNumber(-0.1, 'Op', 'rate')).toThrow(rangeErr('Op: `rate` must be a number >= 0, got -0.1'));
-    expect(() => checkNumber(2, 'Op', 'p', 0, 1)).toThrow(
-      rangeErr('Op: `p` must be a number from 0 to 1, got 2'),
-    );
+    expect(() => checkNumber(2, 'Op', 'p', 0, 1)).toThrow(rangeErr('Op: `p` must be a number from 0 to 1, got 2'));
     expect(() => checkNumber(Number.NaN, 'Op', 'p')).toThrow(RangeError);
     expect(() => checkNumber(1n, 'Op', 'p')).toThrow(typeErr('Op: `p` must be a number, got 1n'));
   });
@@ -104,7 +102,9 @@ describe('checkBool, checkOneOf', () => {
   it('return the value or the default and refuse anything else with the code of its kind', () => {
     expect(checkBool(undefined, 'Op', 'ordered', true)).toBe(true);
     expect(checkBool(false, 'Op', 'ordered', true)).toBe(false);
-    expect(() => checkBool('yes', 'Op', 'ordered', true)).toThrow(typeErr('Op: `ordered` must be a boolean, got "yes"'));
+    expect(() => checkBool('yes', 'Op', 'ordered', true)).toThrow(
+      typeErr('Op: `ordered` must be a boolean, got "yes"'),
+    );
     expect(checkOneOf(undefined, 'Op', 'jitter', ['full', 'none'], 'full')).toBe('full');
     expect(checkOneOf('none', 'Op', 'jitter', ['full', 'none'], 'full')).toBe('none');
     expect(() => checkOneOf('half', 'Op', 'jitter', ['full', 'none'], 'full')).toThrow(

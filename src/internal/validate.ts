@@ -115,6 +115,12 @@ export function checkOpts<O extends object>(value: O | undefined, op: string, na
   return value;
 }
 
+/** A required options bag: an object. */
+export function checkRequiredOpts<O extends object>(value: O | undefined, op: string, name = 'opts'): O {
+  if (value === null || typeof value !== 'object') fail(TypeError, op, name, 'an object', value);
+  return value;
+}
+
 /** A string. */
 export function checkString(value: unknown, op: string, name: string): string {
   if (typeof value !== 'string') fail(TypeError, op, name, 'a string', value);
