@@ -12,12 +12,11 @@
  * children.
  */
 import { type Clock, systemClock } from './clock.js';
-import { checkSignal, signalOf } from './internal/abort.js';
 import { WeftError } from './internal/errors.js';
-import { attach, detach } from './internal/hub.js';
+import { checkRequiredSignal, checkSignal, listen, signalOf, unlisten } from './internal/abort.js';
 import { RESOLVED } from './internal/promise.js';
 import { checkClock, startTimer, stopTimer } from './internal/timer.js';
-import { checkFn, checkMs, checkOpts, show } from './internal/validate.js';
+import { checkFn, checkMs, checkOpts, rangeError, show, typeError } from './internal/validate.js';
 import { Waiter } from './internal/waiter.js';
 
 /**
@@ -119,7 +118,7 @@ class CancelScope implements Scope, EventListenerObject {
         this.#parent = undefined;
         return;
       }
-      attach(parent, this, op);
+      listen(parent, this, op);
     }
     this.#parent = parent;
   }
@@ -163,7 +162,7 @@ class CancelScope implements Scope, EventListenerObject {
   // Detaches from the parent and the clock before aborting, so that what
   // the signal's own listeners do can never find this scope half-ended.
   #end(reason: unknown): void {
-    if (this.#parent !== undefined) detach(this.#parent, this);
+    if (this.#parent !== undefined) unlisten(this.#parent, this);
     if (this.#timer !== undefined) {
       stopTimer(this.#clock!, this.#timer);
       this.#timer = undefined;
@@ -173,15 +172,7 @@ class CancelScope implements Scope, EventListenerObject {
 }
 
 function checkParent(parent: unknown, op: string): AbortSignal | undefined {
-  if (parent === undefined || parent === null) return undefined;
-  if (
-    typeof parent !== 'object' ||
-    typeof (parent as AbortSignal).aborted !== 'boolean' ||
-    typeof (parent as AbortSignal).addEventListener !== 'function'
-  ) {
-    throw new TypeError(`${op}: \`parent\` must be an AbortSignal or undefined, got ${show(parent)}`);
-  }
-  return parent as AbortSignal;
+  return checkSignal(parent, op, 'parent');
 }
 
 function clockOf(opts: ScopeOptions | undefined, op: string): Clock {
@@ -323,12 +314,12 @@ export function withDeadline(parent: AbortSignal | undefined, deadline: number |
   let at: number;
   if (deadline instanceof Date) {
     at = deadline.getTime();
-    if (Number.isNaN(at)) throw new RangeError(`${op}: \`deadline\` must be a valid Date, got an Invalid Date`);
+    if (Number.isNaN(at)) throw rangeError(`${op}: \`deadline\` must be a valid Date, got an Invalid Date`);
   } else if (typeof deadline === 'number') {
-    if (Number.isNaN(deadline)) throw new RangeError(`${op}: \`deadline\` must be a number of milliseconds, got NaN`);
+    if (Number.isNaN(deadline)) throw rangeError(`${op}: \`deadline\` must be a number of milliseconds, got NaN`);
     at = deadline;
   } else {
-    throw new TypeError(`${op}: \`deadline\` must be a number of milliseconds or a Date, got ${show(deadline)}`);
+    throw typeError(`${op}: \`deadline\` must be a number of milliseconds or a Date, got ${show(deadline)}`);
   }
   const clock = clockOf(opts, op);
   const scope = new CancelScope(p, op);
@@ -346,11 +337,11 @@ class AfterFunc implements EventListenerObject {
     this.#signal = signal;
     this.#fn = fn;
     if (signal.aborted) queueMicrotask(() => this.#run());
-    else attach(signal, this, 'afterFunc');
+    else listen(signal, this, 'afterFunc');
   }
 
   handleEvent(): void {
-    detach(this.#signal, this);
+    unlisten(this.#signal, this);
     queueMicrotask(() => this.#run());
   }
 
@@ -364,7 +355,7 @@ class AfterFunc implements EventListenerObject {
   stop(): boolean {
     if (this.#fn === null) return false;
     this.#fn = null;
-    detach(this.#signal, this);
+    unlisten(this.#signal, this);
     return true;
   }
 }
@@ -411,10 +402,7 @@ class AfterFunc implements EventListenerObject {
  */
 export function afterFunc(signal: AbortSignal, fn: () => void): () => boolean {
   const op = 'afterFunc';
-  if (signal === undefined || signal === null) {
-    throw new TypeError(`${op}: \`signal\` must be an AbortSignal, got ${show(signal)}`);
-  }
-  const s = checkSignal(signal, op)!;
+  const s = checkRequiredSignal(signal, op);
   checkFn(fn, op, 'fn');
   const reg = new AfterFunc(s, fn);
   return () => reg.stop();

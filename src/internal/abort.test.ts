@@ -1,24 +1,24 @@
 import { getEventListeners } from 'node:events';
 import { describe, expect, it, vi } from 'vitest';
 import { trackLeaks } from 'weftjs/testing';
-import { attach, detach } from './hub.js';
+import { listen, unlisten } from './abort.js';
 
 const real = (s: AbortSignal) => getEventListeners(s, 'abort').length;
 const listener = (log: unknown[], name: unknown) => ({ handleEvent: (e: Event) => log.push([name, e.type]) });
 
-describe('attach and detach', () => {
+describe('listen and unlisten', () => {
   it('give a signal one real listener however many are attached, and remove it with the last', () => {
     using leaks = trackLeaks();
     const ac = new AbortController();
     const ls = Array.from({ length: 50 }, (_, i) => listener([], i));
-    for (const l of ls) attach(ac.signal, l, 'test.attach');
+    for (const l of ls) listen(ac.signal, l, 'test.attach');
     expect(real(ac.signal)).toBe(1);
     expect(leaks.check().listeners).toBe(50);
-    for (const l of [...ls].reverse()) detach(ac.signal, l);
+    for (const l of [...ls].reverse()) unlisten(ac.signal, l);
     expect(real(ac.signal)).toBe(0);
     expect(leaks.check().listeners).toBe(0);
-    detach(ac.signal, ls[0]!);
-    detach(new AbortController().signal, ls[0]!);
+    unlisten(ac.signal, ls[0]!);
+    unlisten(new AbortController().signal, ls[0]!);
   });
 
   it('run the listeners in the order attached, with the abort event, skipping those detached meanwhile', () => {
@@ -29,13 +29,13 @@ describe('attach and detach', () => {
     const b = {
       handleEvent() {
         log.push(['b', 'abort']);
-        detach(ac.signal, c);
+        unlisten(ac.signal, c);
       },
     };
-    attach(ac.signal, a, 'test');
-    attach(ac.signal, b, 'test');
-    attach(ac.signal, c, 'test');
-    attach(ac.signal, a, 'test');
+    listen(ac.signal, a, 'test');
+    listen(ac.signal, b, 'test');
+    listen(ac.signal, c, 'test');
+    listen(ac.signal, a, 'test');
     ac.abort();
     expect(log).toEqual([
       ['a', 'abort'],
@@ -50,7 +50,7 @@ describe('attach and detach', () => {
       const ac = new AbortController();
       const log: unknown[] = [];
       const bug = new Error('listener bug');
-      attach(
+      listen(
         ac.signal,
         {
           handleEvent() {
@@ -59,7 +59,7 @@ describe('attach and detach', () => {
         },
         'test',
       );
-      attach(ac.signal, listener(log, 'after'), 'test');
+      listen(ac.signal, listener(log, 'after'), 'test');
       ac.abort();
       expect(log).toEqual([['after', 'abort']]);
       expect(queued).toHaveLength(1);
@@ -73,8 +73,8 @@ describe('attach and detach', () => {
     const a = new AbortController();
     const b = new AbortController();
     const log: unknown[] = [];
-    attach(a.signal, listener(log, 'a'), 'test');
-    attach(b.signal, listener(log, 'b'), 'test');
+    listen(a.signal, listener(log, 'a'), 'test');
+    listen(b.signal, listener(log, 'b'), 'test');
     b.abort();
     expect(log).toEqual([['b', 'abort']]);
     expect(real(a.signal)).toBe(1);
