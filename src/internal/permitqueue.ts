@@ -2,9 +2,10 @@
  * The FIFO of calls waiting for permits (`Semaphore`, `Mutex`), kept in one
  * growable ring of slots rather than a linked list of nodes.
  *
- * A call that can never be aborted (no signal, and no leak tracking on) is
- * queued as four slots — its function, the resolvers of its promise and its
- * weight — and costs no object of its own. A call with a signal is queued
+ * A call that can never be aborted (no signal) is queued as four slots —
+ * its function, the resolvers of its promise and its weight — and costs no
+ * object of its own; while `weft/testing` tracks leaks, its resolver is
+ * the key of its registry entry, so a tracked queue is the queue users run. A call with a signal is queued
  * as its `Waiter`, which must be removable from the middle when the signal
  * aborts: it is removed lazily (it leaves the count at once and its slots
  * are skipped when they reach the head), and the ring is compacted when
@@ -15,7 +16,11 @@
  * young-generation collector copies (twice) before it is promoted; a large
  * ring is one array in large-object space that it does not copy.
  */
+import { registry, track, untrack } from './registry.js';
 import type { Linked, Waiter, WaiterHome } from './waiter.js';
+
+// A module-local binding: read on every operation, it is cheaper than the import's.
+const reg = registry;
 
 /** Slots per entry: fn or waiter, resolve, reject, weight. */
 const STRIDE = 4;
@@ -54,13 +59,20 @@ export class PermitQueue implements WaiterHome {
     this.#mask = capacity - 1;
   }
 
-  /** Entries the ring can hold before it grows (for tests). */
+  /** Entries the ring can hold before it grows: the seam of the tests that check it stays bounded. */
   get capacity(): number {
     return this.#mask + 1;
   }
 
-  /** Queues a call that cannot abort. */
-  pushCall(fn: () => unknown, resolve: (value: any) => void, reject: (reason: unknown) => void, weight: number): void {
+  /** Queues a call that cannot abort; `op` names it in leak reports. */
+  pushCall(
+    fn: () => unknown,
+    resolve: (value: any) => void,
+    reject: (reason: unknown) => void,
+    weight: number,
+    op: string,
+  ): void {
+    if (reg.active !== 0) track(resolve, 'waiter', op);
     const i = this.#slot();
     const s = this.#slots;
     s[i] = fn;
@@ -110,6 +122,7 @@ export class PermitQueue implements WaiterHome {
       this.fn = head as () => unknown;
       this.resolve = s[i + 1] as (value: unknown) => void;
       this.reject = s[i + 2] as (reason: unknown) => void;
+      if (reg.active !== 0) untrack(this.resolve);
     } else {
       const w = head as Waiter<any> & Linked;
       w.queue = null;

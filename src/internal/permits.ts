@@ -13,11 +13,7 @@ import type { Lock } from '../lock.js';
 import { unlisten } from './abort.js';
 import { PermitQueue } from './permitqueue.js';
 import { capture, captured, forgetCaptured, isThenable } from './promise.js';
-import { registry } from './registry.js';
 import { Waiter } from './waiter.js';
-
-// A module-local binding: read on every operation, it is cheaper than the import's.
-const reg = registry;
 
 /** A queued `acquire` (always a waiter): settled with the owner's lock. */
 export class AcquireWaiter extends Waiter<Lock> {}
@@ -86,14 +82,14 @@ export class Permits {
 
   /**
    * Queues a `run` of `fn` under `weight` permits (the caller checked that
-   * it must wait and that `signal` has not aborted). Without a signal, and
-   * with no leak tracking on, the call is four slots of the queue: no
-   * waiter object.
+   * it must wait and that `signal` has not aborted). Without a signal the
+   * call is four slots of the queue, no waiter object, whether leaks are
+   * tracked or not (tracking keys the entry by its resolver).
    */
   waitRun<T>(op: string, signal: AbortSignal | undefined, weight: number, fn: () => T | PromiseLike<T>): Promise<T> {
-    if (signal === undefined && reg.active === 0) {
+    if (signal === undefined) {
       const promise = new Promise<T>(capture);
-      this.queue.pushCall(fn, captured.resolve, captured.reject, weight);
+      this.queue.pushCall(fn, captured.resolve, captured.reject, weight, op);
       forgetCaptured();
       return promise;
     }
