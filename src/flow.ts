@@ -6,7 +6,7 @@
  */
 import { Channel } from './channel.js';
 import { type Clock, systemClock } from './clock.js';
-import { checkSignal } from './internal/abort.js';
+import { checkRequiredSignal, checkSignal } from './internal/abort.js';
 import { FILTER, MAP, MapEngine } from './internal/flow/engine.js';
 import { Branch, MergeIter, Shared } from './internal/flow/fan.js';
 import {
@@ -29,9 +29,9 @@ import {
   tapStage,
   throttleStage,
 } from './internal/flow/stages.js';
-import { isThenable } from './internal/promise.js';
+import { isThenable, noop } from './internal/promise.js';
 import { checkClock } from './internal/timer.js';
-import { checkFn, checkInt, checkMs, checkOpts, show } from './internal/validate.js';
+import { checkBool, checkFn, checkInt, checkMs, checkOpts, show, typeError } from './internal/validate.js';
 import type { RateLimiter } from './rate.js';
 
 /** Options of `flow`. */
@@ -160,9 +160,7 @@ export class Flow<T> implements AsyncIterable<T> {
   map<U>(fn: (x: T, signal: AbortSignal) => U | Promise<U>, opts?: FlowMapOptions): Flow<U> {
     checkFn(fn, 'Flow.map', 'fn');
     const concurrency = checkConcurrency(opts, 'Flow.map');
-    const ordered = opts?.ordered ?? true;
-    if (typeof ordered !== 'boolean')
-      throw new TypeError(`Flow.map: \`ordered\` must be a boolean, got ${show(ordered)}`);
+    const ordered = checkBool(opts?.ordered, 'Flow.map', 'ordered', true);
     return this.#then(
       (up, sync, outer) =>
         new MapEngine<T, U>(up, sync, fn, {
@@ -366,7 +364,7 @@ export class Flow<T> implements AsyncIterable<T> {
    */
   throttle(limiter: RateLimiter): Flow<T> {
     if (limiter === null || typeof limiter !== 'object' || typeof (limiter as RateLimiter).wait !== 'function') {
-      throw new TypeError(`Flow.throttle: \`limiter\` must be a RateLimiter, got ${show(limiter)}`);
+      throw typeError(`Flow.throttle: \`limiter\` must be a RateLimiter, got ${show(limiter)}`);
     }
     return this.#then((up, sync, outer) => throttleStage(up, sync, outer, limiter));
   }
@@ -400,7 +398,7 @@ export class Flow<T> implements AsyncIterable<T> {
       outer: this.#signal,
       op: 'Flow.forEach',
     });
-    return consume(e, ignore);
+    return consume(e, noop);
   }
 
   /**
@@ -503,7 +501,7 @@ export class Flow<T> implements AsyncIterable<T> {
    * @see Flow.forEach
    */
   drain(): Promise<void> {
-    return consume(this[Symbol.asyncIterator](), ignore);
+    return consume(this[Symbol.asyncIterator](), noop);
   }
 
   /**
@@ -554,7 +552,6 @@ function identity<T>(x: T): T {
   return x;
 }
 
-function ignore(): void {}
 
 /** Runs `it` to its end, calling `each` on every item; a mapping stage hands its results over as they are ready. */
 function consume<T>(it: AsyncIterator<T>, each: (x: T) => void): Promise<void> {
@@ -709,11 +706,9 @@ function branches<T>(source: Source<T>, n: number, lag: number): Flow<T>[] {
  */
 export function orDone<T>(source: AsyncIterable<T>, signal: AbortSignal): AsyncIterable<T> {
   if (source === null || typeof (source as AsyncIterable<T>)?.[Symbol.asyncIterator] !== 'function') {
-    throw new TypeError(`orDone: \`source\` must be an AsyncIterable, got ${show(source)}`);
+    throw typeError(`orDone: \`source\` must be an AsyncIterable, got ${show(source)}`);
   }
-  if (checkSignal(signal, 'orDone') === undefined) {
-    throw new TypeError(`orDone: \`signal\` must be an AbortSignal, got ${show(signal)}`);
-  }
+  checkRequiredSignal(signal, 'orDone');
   return {
     [Symbol.asyncIterator]: () => {
       const src = new SourceIter<T>(source[Symbol.asyncIterator](), signal);

@@ -3,7 +3,7 @@
  * `sync.OnceFunc` and `sync.OnceValue`: lazy initialisation that every
  * caller, concurrent or later, sees completed.
  */
-import { isThenable } from './internal/promise.js';
+import { isThenable, noop } from './internal/promise.js';
 import { checkFn } from './internal/validate.js';
 
 const IDLE = 0;
@@ -112,7 +112,6 @@ export class Once {
   }
 }
 
-function noop(): void {}
 
 /**
  * Returns a function that calls `fn` on its first call only, as Go's

@@ -1,6 +1,6 @@
 /**
- * A growable ring buffer (double-ended queue): O(1) push, shift, pop and
- * index, no per-item allocation. Capacity is kept a power of two so that
+ * A growable ring buffer (a FIFO): O(1) push, shift and index, no
+ * per-item allocation. Capacity is kept a power of two so that
  * wrapping is a mask.
  */
 export class Ring<T> {
@@ -26,14 +26,6 @@ export class Ring<T> {
     this.#length++;
   }
 
-  /** Adds at the front. */
-  unshift(item: T): void {
-    if (this.#length === this.#items.length) this.#grow();
-    this.#head = (this.#head - 1) & this.#mask;
-    this.#items[this.#head] = item;
-    this.#length++;
-  }
-
   /** Removes the first item; undefined when empty. */
   shift(): T | undefined {
     if (this.#length === 0) return undefined;
@@ -42,20 +34,6 @@ export class Ring<T> {
     this.#head = (this.#head + 1) & this.#mask;
     this.#length--;
     return item;
-  }
-
-  /** Removes the last item; undefined when empty. */
-  pop(): T | undefined {
-    if (this.#length === 0) return undefined;
-    this.#length--;
-    const i = (this.#head + this.#length) & this.#mask;
-    const item = this.#items[i];
-    this.#items[i] = undefined;
-    return item;
-  }
-
-  peek(): T | undefined {
-    return this.#length === 0 ? undefined : this.#items[this.#head];
   }
 
   at(index: number): T | undefined {

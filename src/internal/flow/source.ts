@@ -4,8 +4,8 @@
  * controller that a stage's functions receive, and closing an upstream.
  */
 import { listen, unlisten } from '../abort.js';
-import { DONE, DONE_PROMISE, isThenable } from '../promise.js';
-import { show } from '../validate.js';
+import { DONE, DONE_PROMISE, isThenable, noop } from '../promise.js';
+import { show, typeError } from '../validate.js';
 import { Waiter } from '../waiter.js';
 
 /** An iterator a stage pulls from: sync for arrays and generators (no await per item), async otherwise. */
@@ -31,7 +31,6 @@ export function stopped(): DOMException {
   return new DOMException('The flow was stopped before its end', 'AbortError');
 }
 
-function noop(): void {}
 
 /** Calls `return()` on an upstream, ignoring what it throws or rejects with: it is cleanup. */
 export function closeUpstream(it: Upstream<unknown>): void {
@@ -52,7 +51,7 @@ export function checkSource(source: unknown, op: string, name = 'source'): void 
       typeof (source as any)[Symbol.iterator] !== 'function' &&
       typeof (source as any).getReader !== 'function')
   ) {
-    throw new TypeError(
+    throw typeError(
       `${op}: \`${name}\` must be an Iterable, an AsyncIterable or a ReadableStream, got ${show(source)}`,
     );
   }
