@@ -7,8 +7,8 @@
 import { CanceledError } from './context.js';
 import { checkSignal, listen, unlisten } from './internal/abort.js';
 import { WeftError } from './internal/errors.js';
-import { RESOLVED } from './internal/promise.js';
-import { checkFn, checkOpts, show } from './internal/validate.js';
+import { type Outcome, RESOLVED, settle } from './internal/promise.js';
+import { checkFn, checkOpts, rangeError, show, typeError } from './internal/validate.js';
 import { Waiter, WaitQueue } from './internal/waiter.js';
 
 /**
@@ -57,10 +57,10 @@ class Slot extends Waiter<void> {
 }
 
 function checkLimit(n: unknown, op: string, name: string): number {
-  if (typeof n !== 'number') throw new TypeError(`${op}: \`${name}\` must be a number, got ${show(n)}`);
+  if (typeof n !== 'number') throw typeError(`${op}: \`${name}\` must be a number, got ${show(n)}`);
   if (n < 0 || n === Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY;
   if (!Number.isInteger(n)) {
-    throw new RangeError(`${op}: \`${name}\` must be an integer, a negative number or Infinity, got ${show(n)}`);
+    throw rangeError(`${op}: \`${name}\` must be an integer, a negative number or Infinity, got ${show(n)}`);
   }
   return n;
 }
@@ -156,10 +156,13 @@ export class ErrGroup {
   // The parent's abort listener: one object per group, no closure per task.
   readonly #onParentAbort = { handleEvent: () => this.#abort(this.#parent!.reason) };
   // Settlement handlers shared by every task of the group.
-  readonly #onDone = (): void => this.#release();
-  readonly #onError = (err: unknown): void => {
-    this.#fail(err);
-    this.#release();
+  // How a task ended: handlers made once per group.
+  readonly #outcome: Outcome<unknown> = {
+    onValue: () => this.#release(),
+    onError: (err) => {
+      this.#fail(err);
+      this.#release();
+    },
   };
 
   /**
@@ -317,31 +320,7 @@ export class ErrGroup {
 
   #start(fn: (signal: AbortSignal) => unknown): void {
     this.#active++;
-    let result: unknown;
-    try {
-      result = fn(this.#controller.signal);
-    } catch (err) {
-      this.#onError(err);
-      return;
-    }
-    if (result instanceof Promise) {
-      result.then(this.#onDone, this.#onError);
-      return;
-    }
-    if (result !== null && (typeof result === 'object' || typeof result === 'function')) {
-      let then: unknown;
-      try {
-        then = (result as PromiseLike<unknown>).then;
-        if (typeof then === 'function') {
-          (then as PromiseLike<unknown>['then']).call(result, this.#onDone, this.#onError);
-          return;
-        }
-      } catch (err) {
-        this.#onError(err);
-        return;
-      }
-    }
-    this.#release();
+    settle(fn, this.#controller.signal, undefined, this.#outcome);
   }
 
   // A task settled: free its slot, hand free slots to queued calls, and

@@ -4,6 +4,7 @@
  * run of the function and its outcome (a cache stampede becomes one query).
  */
 import { signalOf } from './internal/abort.js';
+import { settle } from './internal/promise.js';
 import { checkFn, checkString } from './internal/validate.js';
 import { type Linked, Waiter, WaitQueue } from './internal/waiter.js';
 
@@ -255,26 +256,7 @@ export class Singleflight {
     let signalOfRun: AbortSignal;
     if (fn.length === 0) signalOfRun = this.#never ??= new AbortController().signal;
     else signalOfRun = (call.controller = new AbortController()).signal;
-    let result: unknown;
-    try {
-      result = fn(signalOfRun);
-    } catch (err) {
-      call.onError(err);
-      return promise;
-    }
-    if (result !== null && (typeof result === 'object' || typeof result === 'function')) {
-      try {
-        const then = (result as PromiseLike<unknown>).then;
-        if (typeof then === 'function') {
-          then.call(result, call.onValue, call.onError);
-          return promise;
-        }
-      } catch (err) {
-        call.onError(err);
-        return promise;
-      }
-    }
-    call.onValue(result);
+    settle(fn, signalOfRun, undefined, call);
     return promise;
   }
 }

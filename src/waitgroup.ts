@@ -4,8 +4,8 @@
  * that resolves when it reaches zero.
  */
 import { signalOf } from './internal/abort.js';
-import { isThenable } from './internal/promise.js';
-import { checkFn, checkInt } from './internal/validate.js';
+import { type Outcome, settle } from './internal/promise.js';
+import { checkFn, checkInt, rangeError } from './internal/validate.js';
 import { Waiter, WaitQueue } from './internal/waiter.js';
 
 /** Options of `WaitGroup.wait`. */
@@ -46,10 +46,14 @@ export interface WaitGroupWaitOptions {
 export class WaitGroup {
   #count = 0;
   readonly #waiters = new WaitQueue<Waiter<void>>();
-  readonly #done = (): void => this.add(-1);
-  readonly #panic = (err: unknown): never => {
-    this.add(-1);
-    throw err;
+  // How a `go` task ended: handlers made once per group. A failure stays
+  // an unhandled rejection, as a panic in a goroutine would crash.
+  readonly #outcome: Outcome<unknown> = {
+    onValue: () => this.add(-1),
+    onError: (err) => {
+      this.add(-1);
+      void Promise.reject(err);
+    },
   };
 
   /** The counter: tasks added and not done yet. */
@@ -79,7 +83,7 @@ export class WaitGroup {
     checkInt(delta, 'WaitGroup.add', 'delta', Number.MIN_SAFE_INTEGER);
     const count = this.#count + delta;
     if (count < 0) {
-      throw new RangeError(`WaitGroup.add: negative WaitGroup counter (${this.#count} + ${delta})`);
+      throw rangeError(`WaitGroup.add: negative WaitGroup counter (${this.#count} + ${delta})`);
     }
     this.#count = count;
     if (count === 0 && this.#waiters.length !== 0) {
@@ -136,16 +140,7 @@ export class WaitGroup {
   go(fn: () => unknown): void {
     checkFn(fn, 'WaitGroup.go', 'fn');
     this.#count++;
-    let result: unknown;
-    try {
-      result = fn();
-    } catch (err) {
-      this.add(-1);
-      void Promise.reject(err);
-      return;
-    }
-    if (!isThenable(result)) this.add(-1);
-    else void Promise.resolve(result).then(this.#done, this.#panic);
+    settle(fn, undefined, undefined, this.#outcome);
   }
 
   /**
