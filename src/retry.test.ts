@@ -253,7 +253,7 @@ describe('retry', () => {
     expect(() => retry(() => 1, { backoff: { initial: -1 } })).toThrow(RangeError);
     expect(() => retry(() => 1, { backoff: { multiplier: 0.5 } })).toThrow(RangeError);
     expect(() => retry(() => 1, { backoff: { jitter: 'some' as never } })).toThrow(
-      /retry: `backoff.jitter` must be 'full', 'equal' or 'none', got some/,
+      /retry: `backoff.jitter` must be one of 'full', 'equal', 'none', got "some"/,
     );
     expect(() => retry(() => 1, { retryIf: 'x' as never })).toThrow(TypeError);
     expect(() => retry(() => 1, { signal: {} as never })).toThrow(TypeError);

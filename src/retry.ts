@@ -4,10 +4,10 @@
  * attempts run out, `retryIf` says stop, or the signal aborts.
  */
 import { type Clock, systemClock } from './clock.js';
+import { sleep } from './context.js';
 import { signalOf } from './internal/abort.js';
-import { checkClock, startTimer, stopTimer } from './internal/timer.js';
-import { checkFn, checkInt, checkMs, checkNumber, checkOptFn, checkOpts } from './internal/validate.js';
-import { Waiter } from './internal/waiter.js';
+import { checkClock } from './internal/timer.js';
+import { checkFn, checkInt, checkMs, checkNumber, checkOneOf, checkOptFn, checkOpts } from './internal/validate.js';
 
 /**
  * How long `retry` waits between attempts.
@@ -43,25 +43,7 @@ export interface RetryOptions {
   clock?: Clock;
 }
 
-/** One delay between attempts: a timer and the waiter that the caller's signal can end. */
-class Delay extends Waiter<void> {
-  readonly #clock: Clock;
-  readonly #timer: unknown;
-
-  constructor(clock: Clock, ms: number, signal: AbortSignal | undefined) {
-    super('retry', signal);
-    this.#clock = clock;
-    this.#timer = startTimer(clock, () => this.settle(), ms, 'retry');
-  }
-
-  // An abort stops the timer before the waiter rejects with the reason.
-  override handleEvent(): void {
-    stopTimer(this.#clock, this.#timer);
-    super.handleEvent();
-  }
-}
-
-const JITTER = ['full', 'equal', 'none'];
+const JITTER = ['full', 'equal', 'none'] as const;
 
 /**
  * Calls `fn(attempt, signal)` until it succeeds, and resolves with its
@@ -149,10 +131,7 @@ export function retry<T>(
   const initial = b?.initial === undefined ? 100 : checkMs(b.initial, op, 'backoff.initial');
   const max = b?.max === undefined ? 30_000 : checkMs(b.max, op, 'backoff.max');
   const multiplier = b?.multiplier === undefined ? 2 : checkNumber(b.multiplier, op, 'backoff.multiplier', 1);
-  const jitter = b?.jitter ?? 'full';
-  if (!JITTER.includes(jitter)) {
-    throw new RangeError(`${op}: \`backoff.jitter\` must be 'full', 'equal' or 'none', got ${String(jitter)}`);
-  }
+  const jitter = checkOneOf(b?.jitter, op, 'backoff.jitter', JITTER, 'full');
   const retryIf = checkOptFn(opts?.retryIf, op, 'retryIf');
   const clock = checkClock(opts?.clock, op, systemClock);
   if (signal?.aborted) return Promise.reject(signal.reason);
@@ -175,7 +154,7 @@ export function retry<T>(
         if (signal?.aborted) throw signal.reason;
       }
       const ms = delayOf(attempt);
-      if (ms > 0) await new Delay(clock, ms, signal).promise;
+      if (ms > 0) await sleep(ms, { signal, clock });
     }
   };
   return run();
