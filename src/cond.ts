@@ -8,6 +8,7 @@ import { holder as holderOf } from './internal/hooks.js';
 import { Waiter, WaitQueue } from './internal/waiter.js';
 import type { Lock } from './lock.js';
 import { Mutex, NotLockedError } from './mutex.js';
+import { show, typeError } from './internal/validate.js';
 
 /** A waiting `Cond.wait`; once woken, it is queued for the mutex at once, ahead of later comers. */
 class CondWaiter extends Waiter<void> {
@@ -63,7 +64,7 @@ export class Cond {
   readonly #waiters = new WaitQueue<CondWaiter>();
 
   constructor(lock: Mutex) {
-    if (!(lock instanceof Mutex)) throw new TypeError('Cond: `lock` must be a weft Mutex');
+    if (!(lock instanceof Mutex)) throw typeError(`Cond: \`lock\` must be a weft Mutex, got ${show(lock)}`);
     this.lock = lock;
   }
 

@@ -2,7 +2,7 @@
  * Package pool keeps costly objects for reuse, after Go's `sync.Pool`:
  * buffers, parsers, encoders that are cheaper to reset than to make.
  */
-import { checkFn, checkInt, checkOptFn } from './internal/validate.js';
+import { checkFn, checkInt, checkOptFn, show, typeError } from './internal/validate.js';
 
 /** Options of `new Pool()`. */
 export interface PoolOptions<T> {
@@ -52,7 +52,7 @@ export class Pool<T> {
   readonly #items: T[] = [];
 
   constructor(opts: PoolOptions<T>) {
-    if (opts === null || typeof opts !== 'object') throw new TypeError('Pool: `opts` must be an object');
+    if (opts === null || typeof opts !== 'object') throw typeError(`Pool: \`opts\` must be an object, got ${show(opts)}`);
     this.#create = checkFn(opts.create, 'Pool', 'create');
     this.#reset = checkOptFn(opts.reset, 'Pool', 'reset');
     this.#max =

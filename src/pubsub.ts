@@ -11,7 +11,7 @@ import { DONE, DONE_PROMISE } from './internal/promise.js';
 import { registry, track, untrack } from './internal/registry.js';
 import { Ring } from './internal/ring.js';
 import { checkPattern, checkTopic, TopicIndex } from './internal/topic.js';
-import { checkInt, checkOpts, show } from './internal/validate.js';
+import { checkInt, checkOpts, rangeError, show, typeError } from './internal/validate.js';
 import { type Linked, Waiter, WaitQueue } from './internal/waiter.js';
 
 /**
@@ -496,9 +496,9 @@ export class PubSub<M> {
     checkOpts(opts, op);
     const list = typeof topics === 'string' ? [topics] : topics;
     if (!Array.isArray(list)) {
-      throw new TypeError(`${op}: \`topics\` must be a string or an array of strings, got ${show(topics)}`);
+      throw typeError(`${op}: \`topics\` must be a string or an array of strings, got ${show(topics)}`);
     }
-    if (list.length === 0) throw new RangeError(`${op}: \`topics\` must name at least one pattern, got []`);
+    if (list.length === 0) throw rangeError(`${op}: \`topics\` must name at least one pattern, got []`);
     const patterns = new Map<string, string[]>();
     for (let i = 0; i < list.length; i++) {
       const name = typeof topics === 'string' ? 'topics' : `topics[${i}]`;
@@ -507,7 +507,7 @@ export class PubSub<M> {
     const buffer = opts?.buffer === undefined ? 100 : checkInt(opts.buffer, op, 'buffer', 0, Number.POSITIVE_INFINITY);
     const overflow = opts?.overflow ?? 'drop-newest';
     if (!OVERFLOWS.includes(overflow)) {
-      throw new TypeError(
+      throw typeError(
         `${op}: \`overflow\` must be 'drop-newest', 'drop-oldest', 'block' or 'error', got ${show(overflow)}`,
       );
     }

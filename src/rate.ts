@@ -14,7 +14,7 @@ import { WeftError } from './internal/errors.js';
 import { lastUpdate } from './internal/hooks.js';
 import { RESOLVED } from './internal/promise.js';
 import { checkClock, startTimer, stopTimer } from './internal/timer.js';
-import { checkInt, checkMs, checkNumber, checkRequiredOpts } from './internal/validate.js';
+import { checkInt, checkMs, checkNumber, checkRequiredOpts, rangeError } from './internal/validate.js';
 import { Waiter, WaitQueue } from './internal/waiter.js';
 
 /**
@@ -340,7 +340,7 @@ export class RateLimiter {
     const b = this.#b;
     const rate = b.rate;
     if (n > b.burst && rate !== Number.POSITIVE_INFINITY) {
-      throw new RangeError(`${op}: \`n\` must be at most the burst ${b.burst}, got ${n}`);
+      throw rangeError(`${op}: \`n\` must be at most the burst ${b.burst}, got ${n}`);
     }
     if (signal?.aborted) return Promise.reject(signal.reason);
     const at = b.take(n);

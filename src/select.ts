@@ -16,7 +16,7 @@ import {
   type SendEntry,
   take,
 } from './internal/chanhooks.js';
-import { checkOptFn, checkOpts, show } from './internal/validate.js';
+import { checkOptFn, checkOpts, show, typeError } from './internal/validate.js';
 import { Waiter, type WaitQueue } from './internal/waiter.js';
 
 /**
@@ -70,7 +70,7 @@ export type CaseResult<C> = C extends Case<infer R> ? R : never;
 
 function checkChannel(ch: unknown, op: string): Channel<any> | null | undefined {
   if (ch === null || ch === undefined || ch instanceof Channel) return ch;
-  throw new TypeError(`${op}: \`ch\` must be a Channel, null or undefined, got ${show(ch)}`);
+  throw typeError(`${op}: \`ch\` must be a Channel, null or undefined, got ${show(ch)}`);
 }
 
 /**
@@ -284,7 +284,7 @@ export function select<R, D>(
   cases: Case<R>[],
   opts?: { signal?: AbortSignal; default?: () => D },
 ): Promise<Awaited<R | D>> {
-  if (!Array.isArray(cases)) throw new TypeError(`select: \`cases\` must be an array of cases, got ${show(cases)}`);
+  if (!Array.isArray(cases)) throw typeError(`select: \`cases\` must be an array of cases, got ${show(cases)}`);
   let signal: AbortSignal | undefined;
   let fallback: (() => D) | undefined;
   if (opts !== undefined) {
@@ -299,7 +299,7 @@ export function select<R, D>(
   for (let i = 0; i < n; i++) {
     const c = cases[i];
     if (!(c instanceof Case)) {
-      throw new TypeError(`select: \`cases[${i}]\` must be a case from recv() or send(), got ${show(c)}`);
+      throw typeError(`select: \`cases[${i}]\` must be a case from recv() or send(), got ${show(c)}`);
     }
     if (isReady(c)) {
       ready++;

@@ -6,7 +6,7 @@
 import { signalOf } from './internal/abort.js';
 import { WeftError } from './internal/errors.js';
 import { Permits } from './internal/permits.js';
-import { checkFn, checkInt, checkOpts } from './internal/validate.js';
+import { checkFn, checkInt, checkOpts, rangeError } from './internal/validate.js';
 import type { Lock } from './lock.js';
 
 /** Options of `Semaphore.acquire`. */
@@ -291,5 +291,5 @@ export class Semaphore {
 }
 
 function tooBig(op: string, weight: number, size: number): RangeError {
-  return new RangeError(`${op}: \`weight\` must be an integer from 0 to ${size}, got ${weight}`);
+  return rangeError(`${op}: \`weight\` must be an integer from 0 to ${size}, got ${weight}`);
 }

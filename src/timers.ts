@@ -8,7 +8,7 @@ import { Channel } from './channel.js';
 import { type Clock, systemClock } from './clock.js';
 import { checkSignal, listen, unlisten } from './internal/abort.js';
 import { checkClock, startTimer, stopTimer } from './internal/timer.js';
-import { checkMs, checkOpts, show } from './internal/validate.js';
+import { checkMs, checkOpts, checkPositiveMs } from './internal/validate.js';
 import { recv, select } from './select.js';
 
 /** Options of `after`. */
@@ -107,11 +107,7 @@ export function after(ms: number, opts?: AfterOptions): Channel<number> {
 }
 
 function checkPeriod(ms: unknown, op: string): number {
-  if (typeof ms !== 'number') throw new TypeError(`${op}: \`ms\` must be a number of milliseconds, got ${show(ms)}`);
-  if (!(ms > 0) || !Number.isFinite(ms)) {
-    throw new RangeError(`${op}: \`ms\` must be a finite number of milliseconds > 0, got ${show(ms)}`);
-  }
-  return ms;
+  return checkPositiveMs(ms, op, 'ms');
 }
 
 /**

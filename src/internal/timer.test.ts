@@ -55,7 +55,9 @@ describe('checkClock', () => {
     expect(checkClock(undefined, 'Op', systemClock)).toBe(systemClock);
     expect(checkClock(clock, 'Op', systemClock)).toBe(clock);
     expect(() => checkClock(null, 'Op', systemClock)).toThrow(
-      new TypeError('Op: `clock` must be a Clock (now, setTimeout, clearTimeout), got null'),
+      Object.assign(new TypeError('Op: `clock` must be a Clock (now, setTimeout, clearTimeout), got null'), {
+        code: 'ERR_INVALID_ARG_TYPE',
+      }),
     );
     expect(() => checkClock({ now: () => 0, setTimeout: () => 0 }, 'Op', systemClock)).toThrow(TypeError);
     expect(() => checkClock(Date, 'Op', systemClock)).toThrow(TypeError);

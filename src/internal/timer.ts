@@ -4,7 +4,7 @@
  */
 import type { Clock } from '../clock.js';
 import { registry, track, untrack } from './registry.js';
-import { show } from './validate.js';
+import { show, typeError } from './validate.js';
 
 // A module-local binding: read on every operation, it is cheaper than the import's.
 const reg = registry;
@@ -75,7 +75,7 @@ export function checkClock(clock: unknown, op: string, fallback: Clock): Clock {
     typeof (clock as Clock).setTimeout !== 'function' ||
     typeof (clock as Clock).clearTimeout !== 'function'
   ) {
-    throw new TypeError(`${op}: \`clock\` must be a Clock (now, setTimeout, clearTimeout), got ${show(clock)}`);
+    throw typeError(`${op}: \`clock\` must be a Clock (now, setTimeout, clearTimeout), got ${show(clock)}`);
   }
   return clock as Clock;
 }

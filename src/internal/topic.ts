@@ -11,15 +11,15 @@
  * cache. Cached lists are never mutated, so a publisher may keep iterating a
  * list while a subscriber it delivers to unsubscribes.
  */
-import { show } from './validate.js';
+import { show, typeError } from './validate.js';
 
 /** Checks a topic to publish on: non-empty segments, no wildcard segment. */
 export function checkTopic(topic: unknown, op: string, name: string): string {
-  if (typeof topic !== 'string') throw new TypeError(`${op}: \`${name}\` must be a string, got ${show(topic)}`);
+  if (typeof topic !== 'string') throw typeError(`${op}: \`${name}\` must be a string, got ${show(topic)}`);
   const segments = topic.split('.');
   for (const s of segments) {
     if (s === '' || s === '*' || s === '>') {
-      throw new TypeError(
+      throw typeError(
         `${op}: \`${name}\` must be dot-separated non-empty segments without wildcards, got ${show(topic)}`,
       );
     }
@@ -29,15 +29,15 @@ export function checkTopic(topic: unknown, op: string, name: string): string {
 
 /** Checks a subscription pattern; returns its segments. */
 export function checkPattern(pattern: unknown, op: string, name: string): string[] {
-  if (typeof pattern !== 'string') throw new TypeError(`${op}: \`${name}\` must be a string, got ${show(pattern)}`);
+  if (typeof pattern !== 'string') throw typeError(`${op}: \`${name}\` must be a string, got ${show(pattern)}`);
   const segments = pattern.split('.');
   for (let i = 0; i < segments.length; i++) {
     const s = segments[i]!;
     if (s === '') {
-      throw new TypeError(`${op}: \`${name}\` must be dot-separated non-empty segments, got ${show(pattern)}`);
+      throw typeError(`${op}: \`${name}\` must be dot-separated non-empty segments, got ${show(pattern)}`, 'ERR_INVALID_ARG_VALUE');
     }
     if (s === '>' && i !== segments.length - 1) {
-      throw new TypeError(`${op}: \`${name}\` may use \`>\` only as its last segment, got ${show(pattern)}`);
+      throw typeError(`${op}: \`${name}\` may use \`>\` only as its last segment, got ${show(pattern)}`, 'ERR_INVALID_ARG_VALUE');
     }
   }
   return segments;

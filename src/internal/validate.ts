@@ -77,6 +77,13 @@ export function checkMs(value: unknown, op: string, name = 'ms', allowInfinity =
   return value;
 }
 
+/** A finite duration in milliseconds > 0 (a period, a window). */
+export function checkPositiveMs(value: unknown, op: string, name = 'ms'): number {
+  if (typeof value !== 'number') fail(TypeError, op, name, 'a number of milliseconds', value);
+  if (!(value > 0) || !Number.isFinite(value)) fail(RangeError, op, name, 'a finite number of milliseconds > 0', value);
+  return value;
+}
+
 /** A finite number >= min (a rate, a fraction...). */
 export function checkNumber(value: unknown, op: string, name: string, min = 0, max = Number.POSITIVE_INFINITY): number {
   if (typeof value !== 'number') fail(TypeError, op, name, 'a number', value);

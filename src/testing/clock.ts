@@ -2,7 +2,7 @@
  * Package testing's virtual clock: time that moves only when a test says so.
  */
 import type { Clock } from '../clock.js';
-import { checkMs } from '../internal/validate.js';
+import { checkMs, typeError } from '../internal/validate.js';
 
 interface Timer {
   readonly at: number;
@@ -51,7 +51,7 @@ export class TestClock implements Clock {
   /** @param start the time `now()` returns until the clock is advanced (default 0). */
   constructor(start = 0) {
     if (typeof start !== 'number' || !Number.isFinite(start)) {
-      throw new TypeError(`TestClock: \`start\` must be a finite number, got ${String(start)}`);
+      throw typeError(`TestClock: \`start\` must be a finite number, got ${String(start)}`);
     }
     this.#now = start;
   }
@@ -64,7 +64,7 @@ export class TestClock implements Clock {
   /** Schedules `fn` at `now() + ms` (a negative or NaN `ms` counts as 0, as the platform's setTimeout does). */
   setTimeout(fn: () => void, ms: number): unknown {
     if (typeof fn !== 'function')
-      throw new TypeError(`TestClock.setTimeout: \`fn\` must be a function, got ${typeof fn}`);
+      throw typeError(`TestClock.setTimeout: \`fn\` must be a function, got ${typeof fn}`);
     // biome-ignore lint/complexity/useMathMinMax: Math.max would keep NaN; NaN must become 0.
     const delay = ms > 0 ? ms : 0;
     const timer: Timer = { at: this.#now + delay, seq: this.#seq++, fn, index: this.#heap.length };
