@@ -1,2 +1,3 @@
-// weft/node: nothing here yet; see the issues.
-export {};
+// weft/node: what only Node has: Shutdown (signals, HTTP servers, diagnostics_channel events).
+
+export * from './shutdown.js';
