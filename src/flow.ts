@@ -176,7 +176,8 @@ export class Flow<T> implements AsyncIterable<T> {
 
   /**
    * Keeps the items for which `fn` returns (or resolves to) a truthy value,
-   * in input order, with up to `concurrency` calls at once (default 1).
+   * in input order, with up to `concurrency` calls at once (default 1). A
+   * type guard narrows the items, as `Array.prototype.filter` does.
    *
    * @throws TypeError if `fn` is not a function; RangeError if `concurrency` is not an integer >= 1.
    *
@@ -185,8 +186,16 @@ export class Flow<T> implements AsyncIterable<T> {
    * import { flow } from 'weftjs';
    * await flow(['a', 'bb', 'ccc']).filter(async (s) => s.length > 1, { concurrency: 2 }).toArray(); // => ['bb', 'ccc']
    * ```
+   * @example A type guard narrows
+   * ```ts
+   * import { flow } from 'weftjs';
+   * const nums: number[] = await flow([1, 'two', 3]).filter((x): x is number => typeof x === 'number').toArray();
+   * nums; // => [1, 3]
+   * ```
    * @see Flow.map
    */
+  filter<S extends T>(fn: (x: T, signal: AbortSignal) => x is S, opts?: { concurrency?: number }): Flow<S>;
+  filter(fn: (x: T, signal: AbortSignal) => boolean | Promise<boolean>, opts?: { concurrency?: number }): Flow<T>;
   filter(fn: (x: T, signal: AbortSignal) => boolean | Promise<boolean>, opts?: { concurrency?: number }): Flow<T> {
     checkFn(fn, 'Flow.filter', 'fn');
     const concurrency = checkConcurrency(opts, 'Flow.filter');
@@ -552,7 +561,6 @@ function identity<T>(x: T): T {
   return x;
 }
 
-
 /** Runs `it` to its end, calling `each` on every item; a mapping stage hands its results over as they are ready. */
 function consume<T>(it: AsyncIterator<T>, each: (x: T) => void): Promise<void> {
   return it instanceof MapEngine ? (it as MapEngine<unknown, T>).run(each) : iterate(it, each);
@@ -612,12 +620,17 @@ export function flow<T>(source: Iterable<T> | AsyncIterable<T> | ReadableStream<
  * @example
  * ```ts
  * import { merge } from 'weftjs';
- * const out = await merge<number | string>([1, 2], ['a', 'b']).toArray();
+ * const out = await merge([1, 2], ['a', 'b']).toArray(); // a Flow<number | string>
  * out.filter((x) => typeof x === 'number'); // => [1, 2]
  * out.length; // => 4
  * ```
  * @see fanOut
  */
+export function merge<T>(...sources: (Iterable<T> | AsyncIterable<T> | ReadableStream<T>)[]): Flow<T>;
+// Sources of different item types: the flow's items are their union.
+export function merge<S extends (Iterable<unknown> | AsyncIterable<unknown> | ReadableStream<unknown>)[]>(
+  ...sources: S
+): Flow<ItemOf<S[number]>>;
 export function merge<T>(...sources: (Iterable<T> | AsyncIterable<T> | ReadableStream<T>)[]): Flow<T> {
   for (let i = 0; i < sources.length; i++) checkSource(sources[i], 'merge', `sources[${i}]`);
   const syncs = sources.map(isSyncSource);
@@ -643,10 +656,13 @@ export function merge<T>(...sources: (Iterable<T> | AsyncIterable<T> | ReadableS
  * ```
  * @see merge
  */
-export function fanOut<T>(source: Iterable<T> | AsyncIterable<T> | ReadableStream<T>, n: number): Flow<T>[] {
+export function fanOut<T, N extends number = number>(
+  source: Iterable<T> | AsyncIterable<T> | ReadableStream<T>,
+  n: N,
+): Flows<T, N> {
   checkSource(source, 'fanOut');
   checkInt(n, 'fanOut', 'n', 1);
-  return branches(source as Source<T>, n, 0);
+  return branches(source as Source<T>, n, 0) as Flows<T, N>;
 }
 
 /**
@@ -665,13 +681,34 @@ export function fanOut<T>(source: Iterable<T> | AsyncIterable<T> | ReadableStrea
  * ```
  * @see fanOut
  */
-export function tee<T>(source: Iterable<T> | AsyncIterable<T> | ReadableStream<T>, n = 2): Flow<T>[] {
+export function tee<T, N extends number = 2>(
+  source: Iterable<T> | AsyncIterable<T> | ReadableStream<T>,
+  n: N = 2 as N,
+): Flows<T, N> {
   checkSource(source, 'tee');
   checkInt(n, 'tee', 'n', 1);
-  return branches(source as Source<T>, n, TEE_LAG);
+  return branches(source as Source<T>, n, TEE_LAG) as Flows<T, N>;
 }
 
 const TEE_LAG = 16;
+
+/** The item type of a flow source. */
+export type ItemOf<S> =
+  S extends AsyncIterable<infer T>
+    ? T
+    : S extends Iterable<infer T>
+      ? T
+      : S extends ReadableStream<infer T>
+        ? T
+        : never;
+
+/**
+ * The flows of `fanOut` and `tee`: a tuple of `N` flows when `N` is a
+ * number literal (so `const [a, b] = tee(src)` types both as defined, also
+ * under `noUncheckedIndexedAccess`), an array otherwise.
+ */
+export type Flows<T, N extends number> = number extends N ? Flow<T>[] : FlowTuple<T, N, []>;
+type FlowTuple<T, N extends number, R extends Flow<T>[]> = R['length'] extends N ? R : FlowTuple<T, N, [...R, Flow<T>]>;
 
 function branches<T>(source: Source<T>, n: number, lag: number): Flow<T>[] {
   const shared = new Shared<T>(source, isSyncSource(source), n, lag);

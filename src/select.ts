@@ -74,6 +74,13 @@ function checkChannel(ch: unknown, op: string): Channel<any> | null | undefined 
 }
 
 /**
+ * What a receive case's `then` is called with: `(value, true)` for a value
+ * received, `(undefined, false)` once the channel is closed and drained.
+ * Checking `ok` narrows `value` to `T`.
+ */
+export type Received<T> = [value: T, ok: true] | [value: undefined, ok: false];
+
+/**
  * A receive case for `select` (Go's `case v, ok := <-ch:`). If chosen, it
  * receives one value and calls `then(value, ok)`: `ok` is false, and `value`
  * `undefined`, when the channel is closed and drained. Without `then` the
@@ -90,14 +97,23 @@ function checkChannel(ch: unknown, op: string): Channel<any> | null | undefined 
  * ch.close();
  * await select([recv(ch, (v, ok) => [v, ok])]); // => [undefined, false]
  * ```
+ * @example `ok` narrows the value
+ * ```ts
+ * import { Channel, recv, select } from 'weftjs';
+ * const ch = new Channel<number>(1);
+ * ch.trySend(20);
+ * await select([recv(ch, (v, ok) => (ok ? v.toFixed(1) : 'closed'))]); // => '20.0'
+ * ```
  * @see select
  * @see send
  */
 export function recv<T>(ch: Channel<T> | null | undefined): Case<undefined>;
+export function recv<T, R>(ch: Channel<T> | null | undefined, then: (...received: Received<T>) => R): Case<R>;
+// For a `then` written with its own parameter types, `(value: T | undefined, ok: boolean) => R`.
 export function recv<T, R>(ch: Channel<T> | null | undefined, then: (value: T | undefined, ok: boolean) => R): Case<R>;
 export function recv<T, R>(
   ch: Channel<T> | null | undefined,
-  then?: (value: T | undefined, ok: boolean) => R,
+  then?: ((...received: Received<T>) => R) | ((value: T | undefined, ok: boolean) => R),
 ): Case<R | undefined> {
   return new Case<R | undefined>(
     'recv',
