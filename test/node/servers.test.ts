@@ -36,7 +36,7 @@ function app(): http.RequestListener {
 
 function serve<S extends net.Server>(server: S): S {
   cleanup.push(() => {
-    (server as Partial<http.Server>).closeAllConnections?.();
+    (server as unknown as Partial<http.Server>).closeAllConnections?.();
     server.close();
   });
   return server;
