@@ -73,8 +73,10 @@ describe('Shutdown phases', () => {
       throw boom;
     });
     shutdown.add('async', () => Promise.reject(new TypeError('bad')));
+    // biome-ignore lint/suspicious/noThenProperty: a deliberate thenable that is not a Promise.
     shutdown.add('thenable', () => ({ then: (_: unknown, reject: (e: unknown) => void) => reject('nope') }));
     shutdown.add('then getter', () => ({
+      // biome-ignore lint/suspicious/noThenProperty: a `then` whose getter throws, deliberately.
       get then() {
         throw new Error('getter');
       },
@@ -325,7 +327,10 @@ describe('Shutdown.add', () => {
     };
     shutdown.add('thing', thing);
     let finished = false;
-    const done = shutdown.shutdown().then((r) => ((finished = true), r));
+    const done = shutdown.shutdown().then((r) => {
+      finished = true;
+      return r;
+    });
     await flush();
     expect(seen).toEqual([thing, []]);
     expect(finished).toBe(false);
