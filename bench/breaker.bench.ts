@@ -8,7 +8,7 @@
 import { ConsecutiveBreaker, circuitBreaker, handleAll } from 'cockatiel';
 // @ts-expect-error opossum@9 ships no type declarations
 import Opossum from 'opossum';
-import { CircuitBreaker } from '../src/index.js';
+import { CircuitBreaker } from 'weftjs';
 import { compare } from './lib.js';
 
 /** The floor: the least a consecutive-failures breaker does per call. */
@@ -64,8 +64,13 @@ export default async function bench(): Promise<void> {
       'opossum@9 (timeout off)': run(() => opossumNoTimeout.fire()),
     },
     weft: 'weft (window off)',
-    target:
-      'window off within 1.1x of the floor, window on within 1.5x; faster than cockatiel; >= 6x faster than opossum',
+    smoke: true,
+    targets: [
+      { vs: 'floor', atMost: 1.1 },
+      { contender: 'weft (window on)', vs: 'floor', atMost: 1.5 },
+      { vs: 'cockatiel@3 ConsecutiveBreaker', atLeast: 1 },
+      { vs: ['opossum@9 (timeout on)', 'opossum@9 (timeout off)'], atLeast: 6 },
+    ],
   });
   opossumTimeout.shutdown();
   opossumNoTimeout.shutdown();

@@ -16,8 +16,8 @@
  */
 import { Effect, Queue } from 'effect';
 import { Chan, Select, recv as tsRecv } from 'ts-chan';
-import { Channel, recv, select } from '../src/index.js';
-import { compare } from './lib.js';
+import { Channel, recv, select } from 'weftjs';
+import { compare, smoke } from './lib.js';
 
 const RESOLVED = Promise.resolve();
 
@@ -97,7 +97,8 @@ function floorSelect<T>(chans: FloorChan<T>[]): Promise<T> {
   });
 }
 
-const N_BUF = 1_000_000;
+// The smoke runs the buffered table on 200,000 values.
+const N_BUF = smoke ? 200_000 : 1_000_000;
 const N_PING = 200_000;
 const N_SEL = 200_000;
 // Effect takes 20 to 300 times longer per operation: it is measured against
@@ -309,21 +310,22 @@ const want = {
   select: (n: number) => 4 * sumTo(n / 4),
 };
 
-/** Every contender must move every value exactly once before it is timed. */
-async function check(name: string, fn: Run, n: number, expected: number): Promise<void> {
-  const got = await fn(n);
-  if (got !== expected) throw new Error(`${name}: sum ${got}, want ${expected}`);
-}
-
 /** The cases of a table, each called with `n`. */
 function at(n: number, cases: Record<string, Run>): Record<string, () => Promise<number>> {
   return Object.fromEntries(Object.entries(cases).map(([name, fn]) => [name, () => fn(n)]));
 }
 
+/** Every contender must move every value exactly once: its first (untimed) call is checked. */
+function check(expected: number): (got: unknown, name: string) => void {
+  return (got, name) => {
+    if (got !== expected) throw new Error(`${name}: sum ${got}, want ${expected}`);
+  };
+}
+
 export default async function bench(): Promise<void> {
-  const tables: [string, keyof typeof want, number, number, Record<string, Run>, string][] = [
+  const tables: [string, keyof typeof want, number, number, Record<string, Run>, number, boolean][] = [
     [
-      'Channel(100): 1,000,000 values, one producer loop, one consumer loop',
+      `Channel(100): ${N_BUF.toLocaleString('en-US')} values, one producer loop, one consumer loop`,
       'buffered',
       N_BUF,
       E_BUF,
@@ -333,7 +335,8 @@ export default async function bench(): Promise<void> {
         'floor (hand-written)': floorBuffered,
         'peer ts-chan Chan(100)': tsChanBuffered,
       },
-      'within 1.25x of the floor',
+      1.25,
+      true,
     ],
     [
       'Unbuffered ping-pong over two channels: 200,000 round trips',
@@ -345,7 +348,8 @@ export default async function bench(): Promise<void> {
         'floor (hand-written)': floorPingPong,
         'peer ts-chan Chan(0)': tsChanPingPong,
       },
-      'within 1.5x of the floor',
+      1.5,
+      false,
     ],
     [
       'select over 4 unbuffered channels fed by 4 producers: 200,000 selections',
@@ -357,7 +361,8 @@ export default async function bench(): Promise<void> {
         'floor (hand-written)': floorSelects,
         'peer ts-chan Select': tsChanSelect,
       },
-      'within 1.5x of the floor',
+      1.5,
+      false,
     ],
   ];
   const effect: Record<keyof typeof want, [string, Run, string]> = {
@@ -365,19 +370,30 @@ export default async function bench(): Promise<void> {
     pingPong: ['peer effect Queue.bounded(1)', effectPingPong, 'trips'],
     select: ['peer effect raceAll(Queue.take)', effectSelect, 'selects'],
   };
-  for (const [title, kind, n, en, cases, target] of tables) {
-    for (const [name, fn] of Object.entries(cases)) await check(`${title}: ${name}`, fn, n, want[kind](n));
+  for (const [title, kind, n, en, cases, within, headline] of tables) {
     const [ename, efn, unit] = effect[kind];
-    await check(`${title}: ${ename}`, efn, en, want[kind](en));
     const weftName = Object.keys(cases)[0]!;
-    await compare(title, { ops: n, unit, heavy: true, weft: weftName, cases: at(n, cases), target });
+    await compare(title, {
+      ops: n,
+      unit,
+      heavy: true,
+      smoke: headline,
+      weft: weftName,
+      cases: at(n, cases),
+      check: check(want[kind](n)),
+      targets: [
+        { vs: 'floor', atMost: within },
+        ...(kind === 'buffered' ? [{ contender: 'weft Channel send/for await', vs: 'floor' }] : []),
+      ],
+    });
     await compare(`The same against Effect, on ${en.toLocaleString('en-US')} ${unit}`, {
       ops: en,
       unit,
       heavy: true,
       weft: weftName,
       cases: at(en, { [weftName]: cases[weftName]!, [ename]: efn }),
-      target: 'at least 15x faster than Effect',
+      check: check(want[kind](en)),
+      targets: [{ vs: ename, atLeast: 15 }],
     });
   }
 }

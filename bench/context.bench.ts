@@ -17,7 +17,7 @@
  */
 
 import { setMaxListeners } from 'node:events';
-import { withCancel, withTimeout } from '../src/index.js';
+import { withCancel, withTimeout } from 'weftjs';
 import { compare } from './lib.js';
 
 const parent = new AbortController();
@@ -53,7 +53,7 @@ export default async function (): Promise<void> {
       'floor (hand-written)': () => new FloorScope(parent.signal).cancel('done'),
     },
     weft: 'weft withCancel',
-    target: 'within 1.5x of the floor',
+    targets: [{ vs: 'floor', atMost: 1.5 }],
   });
 
   await compare('context (b): withTimeout(parent, 60s) + cancel()', {
@@ -73,7 +73,7 @@ export default async function (): Promise<void> {
       },
     },
     weft: 'weft withTimeout',
-    target: 'within 1.5x of the floor',
+    targets: [{ vs: 'floor', atMost: 1.5 }],
   });
 
   const N = 20_000;

@@ -15,7 +15,6 @@ let sink = 0;
 const task = async (): Promise<void> => {
   sink++;
 };
-const items = Array.from({ length: N }, (_, i) => i);
 
 export default async function (): Promise<void> {
   await compare('ErrGroup: 1M async tasks, limit 100, producer with backpressure', {
@@ -28,8 +27,11 @@ export default async function (): Promise<void> {
         for (let i = 0; i < N; i++) await g.go(task);
         await g.wait();
       },
-      'peer effect forEach': () =>
-        Effect.runPromise(Effect.forEach(items, () => Effect.promise(task), { concurrency: LIMIT, discard: true })),
+      'peer effect forEach': {
+        setup: () => Array.from({ length: N }, (_, i) => i),
+        run: (items: number[]) =>
+          Effect.runPromise(Effect.forEach(items, () => Effect.promise(task), { concurrency: LIMIT, discard: true })),
+      },
       'floor (hand-written)': async () => {
         let next = 0;
         const loop = async () => {
@@ -44,7 +46,7 @@ export default async function (): Promise<void> {
       },
     },
     weft: 'weft ErrGroup go/wait',
-    target: 'weft within 2x of the floor',
+    targets: [{ vs: 'floor', atMost: 2 }],
   });
   if (sink < 0) console.log(sink);
 }

@@ -6,7 +6,7 @@
  * moment the lock is handed over).
  */
 import { Mutex as AsyncMutex } from 'async-mutex';
-import { Mutex } from '../src/index.js';
+import { Mutex } from 'weftjs';
 import { compare } from './lib.js';
 
 const N = 1000;
@@ -86,7 +86,7 @@ export default async function bench(): Promise<void> {
       'peer async-mutex runExclusive': sequential((fn) => am.runExclusive(fn)),
     },
     weft: 'weft Mutex.run',
-    target: 'at least 2x async-mutex',
+    targets: [{ vs: 'peer async-mutex runExclusive', atLeast: 2 }, { vs: 'floor' }],
   });
 
   const concurrent = (run: (fn: () => Promise<number>) => Promise<number>) => () =>
@@ -100,6 +100,6 @@ export default async function bench(): Promise<void> {
       'peer async-mutex runExclusive': concurrent((fn) => am.runExclusive(fn)),
     },
     weft: 'weft Mutex.run',
-    target: 'at least 2x async-mutex',
+    targets: [{ vs: 'peer async-mutex runExclusive', atLeast: 2 }, { vs: 'floor' }],
   });
 }

@@ -22,23 +22,26 @@
  * million jobs (about 25 s for 100,000 when this was written), so it has its
  * own table at 10,000 jobs, with weft and the floor at the same size.
  *
+ * Two rows take every result with a synchronous callback, `forEach((r) =>
+ * { sum += r })`, on a flow and on a pool's map: they should cost what
+ * `drain()` does (issue 14 measured 0.36x and 0.33x of the floor).
+ *
  * A last table compares ordered and unordered output of both weft APIs.
+ * The smoke runs the first table on 200,000 jobs.
  */
 import { Effect, Stream } from 'effect';
 import pMap, { pMapIterable } from 'p-map';
 import PQueue from 'p-queue';
-import { flow, WorkerPool } from '../src/index.js';
-import { compare } from './lib.js';
+import { flow, WorkerPool } from 'weftjs';
+import { compare, smoke } from './lib.js';
 
-const N = 1_000_000;
+const N = smoke ? 200_000 : 1_000_000;
 const C = 100;
 const job = async (n: number) => n;
 
 function* source(n = N): Generator<number> {
   for (let i = 0; i < n; i++) yield i;
 }
-
-const array = Array.from({ length: N }, (_, i) => i);
 
 async function weftPoolDrain(n = N): Promise<void> {
   const pool = new WorkerPool(job, { concurrency: C });
@@ -50,6 +53,26 @@ async function weftPoolMap(ordered: boolean, n = N): Promise<void> {
   const pool = new WorkerPool(job, { concurrency: C });
   for await (const _ of pool.map(source(n), { ordered }));
   await pool.close();
+}
+
+async function weftPoolForEach(n = N): Promise<number> {
+  const pool = new WorkerPool(job, { concurrency: C });
+  let sum = 0;
+  await pool.map(source(n)).forEach((r) => {
+    sum += r;
+  });
+  await pool.close();
+  return sum;
+}
+
+async function weftFlowForEach(n = N): Promise<number> {
+  let sum = 0;
+  await flow(source(n))
+    .map(job, { concurrency: C })
+    .forEach((r) => {
+      sum += r;
+    });
+  return sum;
 }
 
 function weftFlow(ordered: boolean, n = N): Promise<void> {
@@ -118,18 +141,24 @@ async function floor(n = N): Promise<void> {
 }
 
 export default async function (): Promise<void> {
-  await compare('WorkerPool / flow: 1,000,000 async jobs at concurrency 100, lazy source', {
+  const peers = ['p-map (array)', 'p-map pMapIterable', 'p-queue (add all + onIdle)'];
+  await compare(`WorkerPool / flow: ${N.toLocaleString('en-US')} async jobs at concurrency 100, lazy source`, {
     ops: N,
     unit: 'jobs',
     heavy: true,
+    smoke: true,
     weft: 'weft flow.map().drain()',
-    target:
-      'flow and WorkerPool.map().drain() within 1.5x of the floor, and >= 4x the fastest peer; WorkerPool.map with for await against the floor with for await',
     cases: {
       'weft flow.map().drain()': () => weftFlow(true),
+      'weft flow.map().forEach(sync)': () => weftFlowForEach(),
       'weft WorkerPool.map().drain()': () => weftPoolDrain(),
+      'weft WorkerPool.map().forEach(sync)': () => weftPoolForEach(),
       'weft WorkerPool.map (for await)': () => weftPoolMap(true),
-      'p-map (array)': () => pMap(array, job, { concurrency: C }),
+      'p-map (array)': {
+        // p-map needs its input up front: the array is made untimed.
+        setup: () => Array.from({ length: N }, (_, i) => i),
+        run: (array: number[]) => pMap(array, job, { concurrency: C }),
+      },
       'p-map pMapIterable': async () => {
         for await (const _ of pMapIterable(source(), job, { concurrency: C }));
       },
@@ -141,6 +170,25 @@ export default async function (): Promise<void> {
       'floor (hand-written)': () => floor(),
       'floor + for await over results': () => floorForAwait(),
     },
+    targets: [
+      { vs: 'floor', atMost: 1.5, note: 'issue 14: 0.90x' },
+      { contender: 'weft WorkerPool.map().drain()', vs: 'floor', atMost: 1.5 },
+      { vs: peers, atLeast: 4 },
+      { contender: 'weft WorkerPool.map().drain()', vs: peers, atLeast: 4 },
+      {
+        contender: 'weft flow.map().forEach(sync)',
+        vs: 'weft flow.map().drain()',
+        atMost: 1.15,
+        note: 'issue 14: 0.36x the floor',
+      },
+      {
+        contender: 'weft WorkerPool.map().forEach(sync)',
+        vs: 'weft WorkerPool.map().drain()',
+        atMost: 1.15,
+        note: 'issue 14: 0.33x the floor',
+      },
+      { contender: 'weft WorkerPool.map (for await)', vs: 'floor + for await over results' },
+    ],
   });
   const SMALL = 10_000;
   await compare('flow vs Effect Stream.mapEffect: 10,000 async jobs at concurrency 100', {
@@ -161,7 +209,7 @@ export default async function (): Promise<void> {
       'floor (hand-written)': () => floor(SMALL),
     },
   });
-  await compare('WorkerPool / flow: ordered vs unordered output, 1,000,000 jobs', {
+  await compare(`WorkerPool / flow: ordered vs unordered output, ${N.toLocaleString('en-US')} jobs`, {
     ops: N,
     unit: 'jobs',
     heavy: true,
