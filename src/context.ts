@@ -12,9 +12,9 @@
  * children.
  */
 import { type Clock, systemClock } from './clock.js';
-import { WeftError } from './internal/errors.js';
 import { checkRequiredSignal, checkSignal, listen, signalOf, unlisten } from './internal/abort.js';
-import { RESOLVED } from './internal/promise.js';
+import { WeftError } from './internal/errors.js';
+import { capture, captured, forgetCaptured, RESOLVED } from './internal/promise.js';
 import { checkClock, startTimer, stopTimer } from './internal/timer.js';
 import { checkFn, checkMs, checkOpts, rangeError, show, typeError } from './internal/validate.js';
 import { Waiter } from './internal/waiter.js';
@@ -327,30 +327,44 @@ export function withDeadline(parent: AbortSignal | undefined, deadline: number |
   return scope;
 }
 
-// afterFunc's registration: its own listener on the signal, then one
-// microtask to run `fn` in, as Go runs it in a goroutine of its own.
+// afterFunc's registration: its own listener on the signal, and a promise
+// continuation, registered here in the caller's async context, that runs
+// `fn` a microtask after the abort (as Go runs it in a goroutine of its
+// own), in that context rather than in the context of whoever aborted.
 class AfterFunc implements EventListenerObject {
   #signal: AbortSignal;
   #fn: (() => void) | null;
+  #fire: (value: undefined) => void;
 
   constructor(signal: AbortSignal, fn: () => void) {
     this.#signal = signal;
     this.#fn = fn;
-    if (signal.aborted) queueMicrotask(() => this.#run());
+    const fired = new Promise<undefined>(capture);
+    this.#fire = captured.resolve;
+    forgetCaptured();
+    fired.then(this.#run);
+    if (signal.aborted) this.#fire(undefined);
     else listen(signal, this, 'afterFunc');
   }
 
   handleEvent(): void {
     unlisten(this.#signal, this);
-    queueMicrotask(() => this.#run());
+    this.#fire(undefined);
   }
 
-  #run(): void {
+  readonly #run = (): void => {
     const fn = this.#fn;
     if (fn === null) return;
     this.#fn = null;
-    fn();
-  }
+    try {
+      fn();
+    } catch (err) {
+      // Reported as an uncaught exception, as a throw in a timer callback is.
+      queueMicrotask(() => {
+        throw err;
+      });
+    }
+  };
 
   stop(): boolean {
     if (this.#fn === null) return false;
@@ -364,8 +378,9 @@ class AfterFunc implements EventListenerObject {
  * Arranges for `fn` to run once `signal` aborts (Go's `context.AfterFunc`),
  * and returns `stop`, which unregisters it. `fn` runs once, in a microtask of
  * its own after the abort (as Go runs it in its own goroutine), never inside
- * the code that called `abort()`; an exception it throws is reported as an
- * uncaught exception. If the signal has already aborted, `fn` runs in the
+ * the code that called `abort()`, and in the async context of the
+ * `afterFunc` call (an `AsyncLocalStorage` store set around it is what `fn`
+ * sees); an exception it throws is reported as an uncaught exception. If the signal has already aborted, `fn` runs in the
  * next microtask.
  *
  * `stop()` returns true if it stopped `fn` from running, which it can until

@@ -5,7 +5,7 @@
  * fails, and `setLimit` bounds how many run at once.
  */
 import { CanceledError } from './context.js';
-import { checkSignal, listen, unlisten } from './internal/abort.js';
+import { checkSignal, listen, signalOf, unlisten } from './internal/abort.js';
 import { WeftError } from './internal/errors.js';
 import { type Outcome, RESOLVED, settle } from './internal/promise.js';
 import { checkFn, checkOpts, rangeError, show, typeError } from './internal/validate.js';
@@ -47,11 +47,12 @@ export interface ErrGroupOptions {
 }
 
 /** A `go()` call waiting for a slot under the limit; it carries the task to start. */
-class Slot extends Waiter<void> {
+/** A `go` call waiting for a slot: granted by settling it with its function. */
+class Slot extends Waiter<(signal: AbortSignal) => unknown> {
   readonly fn: (signal: AbortSignal) => unknown;
 
-  constructor(fn: (signal: AbortSignal) => unknown) {
-    super('ErrGroup.go', undefined);
+  constructor(fn: (signal: AbortSignal) => unknown, signal: AbortSignal | undefined) {
+    super('ErrGroup.go', signal);
     this.fn = fn;
   }
 }
@@ -149,13 +150,10 @@ export class ErrGroup {
   #pending = 0;
   #failed = false;
   #error: unknown = undefined;
-  /** True while `#release` hands slots to queued calls, so that a task finishing at once does not recurse. */
-  #draining = false;
   readonly #slots = new WaitQueue<Slot>();
   readonly #waiters = new WaitQueue<Waiter<void>>();
   // The parent's abort listener: one object per group, no closure per task.
   readonly #onParentAbort = { handleEvent: () => this.#abort(this.#parent!.reason) };
-  // Settlement handlers shared by every task of the group.
   // How a task ended: handlers made once per group.
   readonly #outcome: Outcome<unknown> = {
     onValue: () => this.#release(),
@@ -163,6 +161,11 @@ export class ErrGroup {
       this.#fail(err);
       this.#release();
     },
+  };
+
+  // Starts a granted task: registered on its slot by `go`, so it runs in go's caller's context.
+  readonly #startGranted = (fn: (signal: AbortSignal) => unknown): void => {
+    settle(fn, this.#controller.signal, undefined, this.#outcome);
   };
 
   /**
@@ -174,6 +177,8 @@ export class ErrGroup {
   constructor(opts?: ErrGroupOptions) {
     const op = 'ErrGroup';
     checkOpts(opts, op);
+    // A `go` call that gave up waiting for a slot is no longer pending.
+    this.#slots.onAbort = () => this.#settled();
     const parent = checkSignal(opts?.signal, op);
     this.#limit = opts?.limit === undefined ? Number.POSITIVE_INFINITY : checkLimit(opts.limit, op, 'limit');
     this.#parent = parent;
@@ -195,17 +200,20 @@ export class ErrGroup {
   /**
    * Starts `fn(signal)` in the group, waiting first for a slot when the group
    * is at its limit; resolves once `fn` has started. Calls that wait are
-   * served in the order they were made.
+   * served in the order they were made, and a waiting call's `fn` runs in
+   * the async context of its own `go` call.
    *
    * A task fails when `fn` throws or its promise rejects: the first failure
    * aborts `signal` with the error and is what `wait()` rejects with. `fn`
    * runs even when `signal` has already aborted (Go's `Go` does too).
    *
-   * **Cancellation**: `go` takes no signal, as Go's `Go` takes no context;
-   * a queued call waits until a running task finishes. Use `tryGo` to start
-   * a task only when there is room.
+   * **Cancellation**: `opts.signal` stops a wait for a slot: the call
+   * rejects with `signal.reason`, `fn` never runs and the group no longer
+   * waits for it. Once `fn` has started, the signal has no effect (the task
+   * watches the group's `signal`). Use `tryGo` to start a task only when
+   * there is room.
    *
-   * @throws TypeError at once if `fn` is not a function.
+   * @throws TypeError at once if `fn` is not a function or `opts.signal` not an AbortSignal.
    * @example Backpressure: a producer that never runs ahead
    * ```ts
    * import { ErrGroup } from 'weftjs';
@@ -217,16 +225,19 @@ export class ErrGroup {
    * ```
    * @see tryGo
    */
-  go(fn: (signal: AbortSignal) => unknown): Promise<void> {
+  go(fn: (signal: AbortSignal) => unknown, opts?: { signal?: AbortSignal }): Promise<void> {
     checkFn(fn, 'ErrGroup.go', 'fn');
-    this.#pending++;
+    const signal = signalOf(opts, 'ErrGroup.go');
     if (this.#active < this.#limit && this.#slots.length === 0) {
+      this.#pending++;
       this.#start(fn);
       return RESOLVED;
     }
-    const slot = new Slot(fn);
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    this.#pending++;
+    const slot = new Slot(fn, signal);
     this.#slots.push(slot);
-    return slot.promise;
+    return slot.promise.then(this.#startGranted);
   }
 
   /**
@@ -295,8 +306,10 @@ export class ErrGroup {
    * Several calls may wait at once; all settle together. Tasks started after
    * `wait()` settled are waited for by the next `wait()`.
    *
-   * **Cancellation**: `wait` takes no signal; abort the parent signal to make
-   * the tasks end. Settling removes the group's listener from the parent.
+   * **Cancellation**: when `opts.signal` aborts, this wait rejects with
+   * `signal.reason` and leaves nothing behind; the tasks go on (abort the
+   * group's parent signal to make them end). Settling removes the group's
+   * listener from the parent.
    *
    * Rejects with the first error of a task, as it is.
    * @example
@@ -308,12 +321,14 @@ export class ErrGroup {
    * g.signal.reason.code; // => 'ERR_CANCELED'
    * ```
    */
-  wait(): Promise<void> {
+  wait(opts?: { signal?: AbortSignal }): Promise<void> {
+    const signal = signalOf(opts, 'ErrGroup.wait');
     if (this.#pending === 0) {
       this.#finish();
       return this.#failed ? Promise.reject(this.#error) : RESOLVED;
     }
-    const waiter = new Waiter<void>('ErrGroup.wait', undefined);
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const waiter = new Waiter<void>('ErrGroup.wait', signal);
     this.#waiters.push(waiter);
     return waiter.promise;
   }
@@ -327,8 +342,13 @@ export class ErrGroup {
   // settle the waits when nothing is left.
   #release(): void {
     this.#active--;
-    this.#pending--;
     if (this.#slots.length !== 0) this.#drain();
+    this.#settled();
+  }
+
+  // A task or a queued call is over: settle the waits when nothing is left.
+  #settled(): void {
+    this.#pending--;
     if (this.#pending === 0 && this.#waiters.length !== 0) {
       this.#finish();
       const waiters = this.#waiters.takeAll();
@@ -339,21 +359,13 @@ export class ErrGroup {
     }
   }
 
-  // Starts queued calls while there is room. A task that settles at once
-  // calls `#release` again from inside `#start`; the flag turns that inner
-  // call's drain into a no-op so that a long queue of synchronous tasks
-  // runs in this loop rather than as deep recursion.
+  // Grants queued calls while there is room: each takes its slot now and
+  // starts in its own caller's continuation (`#startGranted`).
   #drain(): void {
-    if (this.#draining) return;
-    this.#draining = true;
-    try {
-      while (this.#active < this.#limit && this.#slots.length !== 0) {
-        const slot = this.#slots.shift()!;
-        this.#start(slot.fn);
-        slot.settle();
-      }
-    } finally {
-      this.#draining = false;
+    while (this.#active < this.#limit && this.#slots.length !== 0) {
+      const slot = this.#slots.shift()!;
+      this.#active++;
+      slot.settle(slot.fn);
     }
   }
 

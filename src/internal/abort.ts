@@ -27,7 +27,9 @@ export function checkSignal(signal: unknown, op: string, name = 'signal'): Abort
     typeof (signal as AbortSignal).aborted !== 'boolean' ||
     typeof (signal as AbortSignal).addEventListener !== 'function'
   ) {
-    throw typeError(`${op}: \`${name}\` must be an AbortSignal${name === 'signal' ? '' : ' or undefined'}, got ${show(signal)}`);
+    throw typeError(
+      `${op}: \`${name}\` must be an AbortSignal${name === 'signal' ? '' : ' or undefined'}, got ${show(signal)}`,
+    );
   }
   return signal as AbortSignal;
 }
@@ -42,7 +44,8 @@ export function checkRequiredSignal(signal: unknown, op: string, name = 'signal'
 /** Reads the `signal` of an options bag, checking both. */
 export function signalOf(opts: { signal?: AbortSignal } | undefined, op: string): AbortSignal | undefined {
   if (opts === undefined) return undefined;
-  if (opts === null || typeof opts !== 'object') throw typeError(`${op}: \`opts\` must be an object, got ${show(opts)}`);
+  if (opts === null || typeof opts !== 'object')
+    throw typeError(`${op}: \`opts\` must be an object, got ${show(opts)}`);
   return checkSignal(opts.signal, op);
 }
 

@@ -5,7 +5,7 @@
  * one keeps the jobs, the counters and the close.
  */
 import { CLOSED, DRAINING, type Feeder, type Mapper, OPEN, SlotPool } from './flow/slots.js';
-import { settle } from './promise.js';
+import { capture, captured, forgetCaptured, settle } from './promise.js';
 import { type Linked, Waiter } from './waiter.js';
 
 /** What the work function receives besides the job (the public `JobContext`). */
@@ -19,6 +19,8 @@ class Job<T, R> extends Waiter<R> {
   readonly job: T;
   worker = -1;
   running = false;
+  /** A queued job: resolves its grant (with the job), which starts it in its caller's async context. */
+  grant: ((job: Job<T, R>) => void) | null = null;
   #ac: AbortController | null = null;
   readonly #pool: JobPool<T, R>;
 
@@ -113,11 +115,22 @@ export class JobPool<T, R> extends SlotPool {
     return this.queue.length === 0 && this.canRun();
   }
 
-  /** Runs `job` now or queues it. Preconditions: the pool is open, `signal` has not aborted, and there is room. */
+  /**
+   * Runs `job` now or queues it. Preconditions: the pool is open, `signal`
+   * has not aborted, and there is room. A queued job starts through a
+   * continuation registered here, so that its work runs in the async
+   * context of this call, not in that of whichever job freed its slot.
+   */
   submit(job: T, signal: AbortSignal | undefined): Promise<R> {
     const node = new Job<T, R>(job, signal, this);
-    if (this.startsNow()) this.#run(node, this.takeSlot());
-    else {
+    if (this.startsNow()) {
+      this.#hold(node, this.takeSlot());
+      this.#run(node);
+    } else {
+      const granted = new Promise<Job<T, R>>(capture);
+      node.grant = captured.resolve;
+      forgetCaptured();
+      granted.then(this.#startGranted);
       this.queue.push(node);
       this.queuedJobs++;
     }
@@ -125,14 +138,33 @@ export class JobPool<T, R> extends SlotPool {
   }
 
   protected runQueued(node: Linked, slot: number): void {
+    const job = node as Job<T, R>;
     this.queuedJobs--;
-    this.#run(node as Job<T, R>, slot);
+    this.#hold(job, slot);
+    const grant = job.grant!;
+    job.grant = null;
+    grant(job);
   }
 
-  #run(job: Job<T, R>, slot: number): void {
+  /** A granted job starts, unless it was settled (aborted, or the pool closed without drain) meanwhile. */
+  readonly #startGranted = (job: Job<T, R>): void => {
+    if (!job.settled) this.#run(job);
+    else {
+      job.running = false;
+      this.#running.delete(job);
+      this.release(job.worker);
+    }
+  };
+
+  /** `job` holds `slot` from now on: it counts as running (a close without drain fails it). */
+  #hold(job: Job<T, R>, slot: number): void {
     job.running = true;
     job.worker = slot;
     this.#running.add(job);
+  }
+
+  #run(job: Job<T, R>): void {
+    const slot = job.worker;
     const runner = (this.#runners[slot] ??= new SlotRunner(this, slot));
     runner.job = job;
     // Called as a map's loop calls it: a plain function, not a method of the pool.

@@ -28,9 +28,9 @@ function drain(q: PermitQueue): string[] {
 describe('PermitQueue', () => {
   it('gives back calls and waiters in the order they were queued, with their weights', () => {
     const q = new PermitQueue(4);
-    q.pushCall(named('a'), noop, noop, 1, 'test');
+    q.pushCall(named('a'), noop, 1, 'test');
     q.pushWaiter(new Waiter('b', undefined), 2);
-    q.pushCall(named('c'), noop, noop, 0, 'test');
+    q.pushCall(named('c'), noop, 0, 'test');
     for (let i = 0; i < 10; i++) q.pushWaiter(new Waiter(`w${i}`, undefined), i); // grows past 4
     expect(q.length).toBe(13);
     expect(drain(q)).toEqual(['a:1', 'b:2', 'c:0', ...Array.from({ length: 10 }, (_, i) => `w${i}:${i}`)]);
@@ -58,7 +58,7 @@ describe('PermitQueue', () => {
 
   it('stays small when waiters keep leaving behind a head that never moves', () => {
     const q = new PermitQueue();
-    q.pushCall(named('stuck'), noop, noop, 1, 'test');
+    q.pushCall(named('stuck'), noop, 1, 'test');
     for (let i = 0; i < 100_000; i++) {
       const w = new Waiter('timed out', undefined);
       q.pushWaiter(w, 1);
@@ -73,12 +73,12 @@ describe('PermitQueue', () => {
 
   it('gives a large ring back once a burst has drained, and keeps a moderate one', () => {
     const moderate = new PermitQueue();
-    for (let i = 0; i < 40_000; i++) moderate.pushCall(noop, noop, noop, 1, 'test');
+    for (let i = 0; i < 40_000; i++) moderate.pushCall(noop, noop, 1, 'test');
     drain(moderate);
     expect(moderate.capacity).toBe(65_536);
     const q = new PermitQueue();
     const burst = named('burst');
-    for (let i = 0; i < 100_000; i++) q.pushCall(burst, noop, noop, 1, 'test');
+    for (let i = 0; i < 100_000; i++) q.pushCall(burst, noop, 1, 'test');
     expect(q.capacity).toBeGreaterThanOrEqual(100_000);
     expect(new Set(drain(q))).toEqual(new Set(['burst:1']));
     expect(q.capacity).toBe(16);
@@ -86,10 +86,10 @@ describe('PermitQueue', () => {
 
   it('keeps nothing alive through what it last took', () => {
     const q = new PermitQueue();
-    q.pushCall(noop, noop, noop, 1, 'test');
+    q.pushCall(noop, noop, 1, 'test');
     q.take();
     expect(q.fn).toBe(noop);
     q.clearTaken();
-    expect([q.fn, q.resolve, q.reject, q.waiter]).toEqual([null, null, null, null]);
+    expect([q.fn, q.resolve, q.waiter]).toEqual([null, null, null]);
   });
 });

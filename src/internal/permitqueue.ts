@@ -2,8 +2,8 @@
  * The FIFO of calls waiting for permits (`Semaphore`, `Mutex`), kept in one
  * growable ring of slots rather than a linked list of nodes.
  *
- * A call that can never be aborted (no signal) is queued as four slots —
- * its function, the resolvers of its promise and its weight — and costs no
+ * A call that can never be aborted (no signal) is queued as three slots —
+ * its function, the resolver of its grant and its weight — and costs no
  * object of its own; while `weft/testing` tracks leaks, its resolver is
  * the key of its registry entry, so a tracked queue is the queue users run. A call with a signal is queued
  * as its `Waiter`, which must be removable from the middle when the signal
@@ -22,8 +22,8 @@ import type { Linked, Waiter, WaiterHome } from './waiter.js';
 // A module-local binding: read on every operation, it is cheaper than the import's.
 const reg = registry;
 
-/** Slots per entry: fn or waiter, resolve, reject, weight. */
-const STRIDE = 4;
+/** Slots per entry: fn or waiter, resolve, weight. */
+const STRIDE = 3;
 /** Removed entries tolerated before compaction is considered. */
 const COMPACT_MIN = 64;
 /**
@@ -47,11 +47,10 @@ export class PermitQueue implements WaiterHome {
   length = 0;
   onAbort: ((waiter: Waiter<any>, wasHead: boolean) => void) | undefined = undefined;
 
-  // What `take` took: a waiter, or a function with its resolvers.
+  // What `take` took: a waiter, or a function with the resolver of its grant.
   waiter: Waiter<any> | null = null;
   fn: (() => unknown) | null = null;
   resolve: ((value: unknown) => void) | null = null;
-  reject: ((reason: unknown) => void) | null = null;
   weight = 0;
 
   constructor(capacity = 16) {
@@ -64,21 +63,14 @@ export class PermitQueue implements WaiterHome {
     return this.#mask + 1;
   }
 
-  /** Queues a call that cannot abort; `op` names it in leak reports. */
-  pushCall(
-    fn: () => unknown,
-    resolve: (value: any) => void,
-    reject: (reason: unknown) => void,
-    weight: number,
-    op: string,
-  ): void {
+  /** Queues a call that cannot abort, granted through `resolve`; `op` names it in leak reports. */
+  pushCall(fn: () => unknown, resolve: (value: any) => void, weight: number, op: string): void {
     if (reg.active !== 0) track(resolve, 'waiter', op);
     const i = this.#slot();
     const s = this.#slots;
     s[i] = fn;
     s[i + 1] = resolve;
-    s[i + 2] = reject;
-    s[i + 3] = weight;
+    s[i + 2] = weight;
   }
 
   /** Queues a waiter (removable by `remove` when its signal aborts). */
@@ -88,15 +80,14 @@ export class PermitQueue implements WaiterHome {
     const s = this.#slots;
     s[i] = w;
     s[i + 1] = undefined;
-    s[i + 2] = undefined;
-    s[i + 3] = weight;
+    s[i + 2] = weight;
   }
 
   /** The weight of the first live entry, or -1 when none waits. */
   headWeight(): number {
     if (this.length === 0) return -1;
     this.#skipRemoved();
-    return this.#slots[this.#first * STRIDE + 3] as number;
+    return this.#slots[this.#first * STRIDE + 2] as number;
   }
 
   /** The first live entry's waiter, or its function; null when none waits. */
@@ -107,8 +98,8 @@ export class PermitQueue implements WaiterHome {
   }
 
   /**
-   * Takes the first live entry into `waiter` (with `fn` null) or into `fn`,
-   * `resolve` and `reject` (with `waiter` null), and its `weight`. The caller
+   * Takes the first live entry into `waiter` (with `fn` null) or into `fn`
+   * and `resolve` (with `waiter` null), and its `weight`. The caller
    * checked that one waits.
    */
   take(): void {
@@ -116,20 +107,19 @@ export class PermitQueue implements WaiterHome {
     const s = this.#slots;
     const i = this.#first * STRIDE;
     const head = s[i];
-    this.weight = s[i + 3] as number;
+    this.weight = s[i + 2] as number;
     if (typeof head === 'function') {
       this.waiter = null;
       this.fn = head as () => unknown;
       this.resolve = s[i + 1] as (value: unknown) => void;
-      this.reject = s[i + 2] as (reason: unknown) => void;
       if (reg.active !== 0) untrack(this.resolve);
     } else {
       const w = head as Waiter<any> & Linked;
       w.queue = null;
       this.waiter = w;
-      this.fn = this.resolve = this.reject = null;
+      this.fn = this.resolve = null;
     }
-    s[i] = s[i + 1] = s[i + 2] = undefined;
+    s[i] = s[i + 1] = undefined;
     this.#first = (this.#first + 1) & this.#mask;
     this.#held--;
     this.length--;
@@ -144,7 +134,7 @@ export class PermitQueue implements WaiterHome {
   /** Forgets what `take` took, so that the queue keeps nothing alive. */
   clearTaken(): void {
     this.waiter = null;
-    this.fn = this.resolve = this.reject = null;
+    this.fn = this.resolve = null;
   }
 
   /** Removes waiter `node` if it waits here (its signal aborted); returns whether it did. */
@@ -167,7 +157,7 @@ export class PermitQueue implements WaiterHome {
     for (;;) {
       const i = this.#first * STRIDE;
       if (!this.#isRemoved(s[i])) return;
-      s[i] = s[i + 3] = undefined;
+      s[i] = s[i + 2] = undefined;
       this.#first = (this.#first + 1) & this.#mask;
       this.#held--;
       this.#removed--;
@@ -200,7 +190,6 @@ export class PermitQueue implements WaiterHome {
       next[j] = old[i];
       next[j + 1] = old[i + 1];
       next[j + 2] = old[i + 2];
-      next[j + 3] = old[i + 3];
       n++;
     }
     if (dropRemoved) this.#removed = 0;

@@ -92,3 +92,44 @@ export function capture(resolve: (value: any) => void, reject: (reason: unknown)
 export function forgetCaptured(): void {
   captured.resolve = captured.reject = noop;
 }
+
+/**
+ * A call of `fn` that any code can request (`request()`) and that runs in
+ * the async context (an `AsyncLocalStorage` store, a tracing span) of the
+ * code that made the `ContextCall`, a microtask later: what a pool needs to
+ * start a map's work from a foreign call (another job's completion, a
+ * `resize`) without running it in that caller's context. Without a `node:`
+ * import: a promise continuation runs in the context it was registered in,
+ * so one is kept registered, and re-registered from inside the call (that
+ * is, in the same context). Requests made before the call runs merge.
+ */
+export class ContextCall {
+  readonly #fn: () => void;
+  #resolve: (value: undefined) => void = noop;
+  #armed = false;
+
+  constructor(fn: () => void) {
+    this.#fn = fn;
+    this.#arm();
+  }
+
+  #arm(): void {
+    const p = new Promise<undefined>(capture);
+    this.#resolve = captured.resolve;
+    forgetCaptured();
+    p.then(this.#run);
+    this.#armed = true;
+  }
+
+  readonly #run = (): void => {
+    this.#arm();
+    this.#fn();
+  };
+
+  /** Asks for one call of `fn` (a no-op while one is already asked for). */
+  request(): void {
+    if (!this.#armed) return;
+    this.#armed = false;
+    this.#resolve(undefined);
+  }
+}

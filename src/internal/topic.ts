@@ -34,10 +34,16 @@ export function checkPattern(pattern: unknown, op: string, name: string): string
   for (let i = 0; i < segments.length; i++) {
     const s = segments[i]!;
     if (s === '') {
-      throw typeError(`${op}: \`${name}\` must be dot-separated non-empty segments, got ${show(pattern)}`, 'ERR_INVALID_ARG_VALUE');
+      throw typeError(
+        `${op}: \`${name}\` must be dot-separated non-empty segments, got ${show(pattern)}`,
+        'ERR_INVALID_ARG_VALUE',
+      );
     }
     if (s === '>' && i !== segments.length - 1) {
-      throw typeError(`${op}: \`${name}\` may use \`>\` only as its last segment, got ${show(pattern)}`, 'ERR_INVALID_ARG_VALUE');
+      throw typeError(
+        `${op}: \`${name}\` may use \`>\` only as its last segment, got ${show(pattern)}`,
+        'ERR_INVALID_ARG_VALUE',
+      );
     }
   }
   return segments;

@@ -7,7 +7,10 @@ import { checkMs, typeError } from '../internal/validate.js';
 interface Timer {
   readonly at: number;
   readonly seq: number;
-  readonly fn: () => void;
+  /** Lets the timer's callback run (once). */
+  readonly fire: () => void;
+  /** Settles once the callback has run: rejects with what it threw. */
+  readonly ran: Promise<void>;
   index: number;
 }
 
@@ -67,7 +70,14 @@ export class TestClock implements Clock {
       throw typeError(`TestClock.setTimeout: \`fn\` must be a function, got ${typeof fn}`);
     // biome-ignore lint/complexity/useMathMinMax: Math.max would keep NaN; NaN must become 0.
     const delay = ms > 0 ? ms : 0;
-    const timer: Timer = { at: this.#now + delay, seq: this.#seq++, fn, index: this.#heap.length };
+    // The callback is a continuation registered here, so that it runs in the
+    // async context of this call, as a platform timer's callback does.
+    let fire!: () => void;
+    const due = new Promise<void>((resolve) => {
+      fire = resolve;
+    });
+    const ran = due.then(() => fn());
+    const timer: Timer = { at: this.#now + delay, seq: this.#seq++, fire, ran, index: this.#heap.length };
     this.#heap.push(timer);
     this.#up(timer.index);
     return timer;
@@ -104,7 +114,8 @@ export class TestClock implements Clock {
       if (next === undefined || next.at > target) break;
       this.#removeAt(0);
       if (next.at > this.#now) this.#now = next.at;
-      next.fn();
+      next.fire();
+      await next.ran;
       await turn();
     }
     this.#now = target;
@@ -128,7 +139,8 @@ export class TestClock implements Clock {
       const next = this.#heap[0]!;
       this.#removeAt(0);
       if (next.at > this.#now) this.#now = next.at;
-      next.fn();
+      next.fire();
+      await next.ran;
       await turn();
     }
   }

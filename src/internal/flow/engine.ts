@@ -40,7 +40,7 @@
  * `#failure` holds an error to hand to the next consumer when none was
  * waiting at the time (it reaches the consumer once).
  */
-import { capture, captured, DONE, forgetCaptured, isThenable, noop, RESOLVED } from '../promise.js';
+import { ContextCall, capture, captured, DONE, forgetCaptured, isThenable, noop, RESOLVED } from '../promise.js';
 import { Waiter, WaitQueue } from '../waiter.js';
 import { EMPTY, ResultWindow } from './results.js';
 import { Feeder, type Mapper, type Slots } from './slots.js';
@@ -125,6 +125,8 @@ export class MapEngine<T, U> extends ResultWindow implements AsyncIterableIterat
   #parking: Promise<void> | null = null;
   #unpark: () => void = noop;
   readonly #spare: Loop[] = [];
+  /** Under a pool: starts loops for a slot granted or a pool grown, in the consumer's async context. */
+  #fromPool: ContextCall | null = null;
   #ctxs: { signal: AbortSignal; worker: number }[] | null = null;
 
   constructor(up: Upstream<T>, sync: boolean, fn: (x: T, second: never) => unknown, opts: MapEngineOptions) {
@@ -164,6 +166,9 @@ export class MapEngine<T, U> extends ResultWindow implements AsyncIterableIterat
   /** IDLE -> RUNNING: a consumer asked; loops start. */
   #start(): void {
     this.#state = RUNNING;
+    // Made here, in the consumer's call: loops that the pool's calls start
+    // later run the work in the consumer's async context, not the pool caller's.
+    if (this.#pool !== null) this.#fromPool = new ContextCall(this.#spawnFromPool);
     this.#spawn();
   }
 
@@ -208,7 +213,8 @@ export class MapEngine<T, U> extends ResultWindow implements AsyncIterableIterat
     // A consumer break (no reason): the stage's functions see the usual AbortError.
     this.#ctl.stop(surface ? reason : stopped());
     this.clear();
-    this.#request = NO_REQUEST;
+    // A slot granted and not yet used is given back by `#spawnFromPool`.
+    if (this.#request === QUEUED) this.#request = NO_REQUEST;
     this.#pool?.detach(this);
     closeUpstream(this.#up);
     this.#wake(true);
@@ -257,16 +263,22 @@ export class MapEngine<T, U> extends ResultWindow implements AsyncIterableIterat
     }
   }
 
-  /** The pool gives this engine a slot it queued for. */
+  /** The pool gives this engine a slot it queued for; a loop takes it up in the consumer's context. */
   grant(slot: number): void {
     this.#request = slot;
+    this.#fromPool!.request();
+  }
+
+  /** Starts what a pool's call made possible (a granted slot, more concurrency), or gives the slot back. */
+  readonly #spawnFromPool = (): void => {
     this.#spawn();
+    const slot = this.#request;
     // Not needed after all (stopped, input ended, window full): give it back.
-    if (this.#request >= 0) {
+    if (slot >= 0) {
       this.#request = NO_REQUEST;
       this.#pool!.release(slot);
     }
-  }
+  };
 
   /** The promise a loop waits on while the window is full; one for all parked loops. */
   #park(): Promise<void> {
@@ -539,7 +551,8 @@ export class MapEngine<T, U> extends ResultWindow implements AsyncIterableIterat
     if (this.#state === IDLE) return;
     // Parked loops look again: the window may have shrunk below what they wait for.
     this.#wake(true);
-    this.#spawn();
+    if (this.#fromPool !== null) this.#fromPool.request();
+    else this.#spawn();
   }
 
   next(): Promise<IteratorResult<U>> {

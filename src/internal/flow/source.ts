@@ -31,7 +31,6 @@ export function stopped(): DOMException {
   return new DOMException('The flow was stopped before its end', 'AbortError');
 }
 
-
 /** Calls `return()` on an upstream, ignoring what it throws or rejects with: it is cleanup. */
 export function closeUpstream(it: Upstream<unknown>): void {
   try {
