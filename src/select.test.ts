@@ -217,6 +217,32 @@ describe('select that waits', () => {
     expect(ready.length).toBe(0);
   });
 
+  // Go's runtime test TestPseudoRandomSend; regression test for issue 13 B.
+  it('chooses uniformly between two send cases on one channel that become ready together', async () => {
+    const c = new Channel<number>();
+    const got: number[] = [];
+    const reader = (async () => {
+      for (let i = 0; i < 100; i++) got.push((await c.recv()).value!);
+    })();
+    for (let i = 0; i < 100; i++) await select([send(c, 1), send(c, 0)]);
+    await reader;
+    const ones = got.filter((v) => v === 1).length;
+    expect(ones).toBeGreaterThan(10);
+    expect(100 - ones).toBeGreaterThan(10);
+  });
+
+  it('chooses uniformly between two receive cases on one channel when a sender comes', async () => {
+    const c = new Channel<number>();
+    let first = 0;
+    for (let i = 0; i < 100; i++) {
+      const chosen = select([recv(c, () => 'a'), recv(c, () => 'b')]);
+      await c.send(i);
+      if ((await chosen) === 'a') first++;
+    }
+    expect(first).toBeGreaterThan(10);
+    expect(100 - first).toBeGreaterThan(10);
+  });
+
   it('never proceeds on a nil channel case', async () => {
     const ch = new Channel<number>();
     const p = select([recv(null, () => 'nil'), recv(ch, () => 'ch')]);

@@ -148,6 +148,17 @@ export function send<T, R>(ch: Channel<T> | null | undefined, value: T, then?: (
   return new Case<R | undefined>('send', checkChannel(ch, 'send'), value, checkOptFn(then, 'send', 'then'));
 }
 
+/** The numbers 0 to n - 1 in a uniformly random order (Fisher–Yates). */
+function shuffled(n: number): number[] {
+  const order = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    const j = Math.floor(Math.random() * (i + 1));
+    order[i] = order[j]!;
+    order[j] = i;
+  }
+  return order;
+}
+
 /** A blocked select: one entry queued on each of its channels; the first to be matched wins. */
 class SelectWaiter extends Waiter<CaseNode> {
   readonly nodes: CaseNode[] = [];
@@ -339,8 +350,12 @@ export function select<R, D>(
   }
   if (signal?.aborted) return Promise.reject(signal.reason);
   const w = new SelectWaiter('select', signal);
-  for (let i = 0; i < n; i++) {
-    const c = cases[i]!;
+  // Queued in a random order, as Go's pollorder: when a partner later finds
+  // several of this select's cases ready at once (two sends on one
+  // channel), the one it meets first, and commits, is uniform among them.
+  const order = n < 2 ? null : shuffled(n);
+  for (let k = 0; k < n; k++) {
+    const c = cases[order === null ? k : order[k]!]!;
     const ch = c.channel;
     if (ch === null || ch === undefined) continue;
     const node = new CaseNode(w, c);
