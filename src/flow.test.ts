@@ -531,3 +531,75 @@ describe('flow', () => {
     expect(() => orDone([1] as never, new AbortController().signal)).toThrow(TypeError);
   });
 });
+
+// Regression tests for issue 13 C: one flow, one answer for a source of promises.
+describe('flow over a synchronous source of promises', () => {
+  const later = <T>(v: T, ms: number) => new Promise<T>((r) => setTimeout(r, ms, v));
+
+  it('hands every stage the awaited values, as the consumer sees them', async () => {
+    const src = () => [Promise.resolve(5), 6, later(7, 5)];
+    expect(await flow(src()).toArray()).toEqual([5, 6, 7]);
+    expect(
+      await flow(src())
+        .filter(() => true)
+        .toArray(),
+    ).toEqual([5, 6, 7]);
+    expect(
+      await flow(src())
+        .map((n) => n * 2, { concurrency: 3 })
+        .toArray(),
+    ).toEqual([10, 12, 14]);
+    const tapped: unknown[] = [];
+    await flow(src())
+      .tap((n) => tapped.push(n))
+      .take(3)
+      .drain();
+    expect(tapped).toEqual([5, 6, 7]);
+    const seen: unknown[] = [];
+    await flow(src()).forEach((n) => void seen.push(n));
+    expect(seen).toEqual([5, 6, 7]);
+    expect(await flow(src()).batch(2).toArray()).toEqual([[5, 6], [7]]);
+    expect((await merge(src(), [1]).toArray()).sort()).toEqual([1, 5, 6, 7]);
+    const [a, b] = tee(src());
+    expect(await Promise.all([a.toArray(), b.toArray()])).toEqual([
+      [5, 6, 7],
+      [5, 6, 7],
+    ]);
+  });
+
+  it('keeps input order in a concurrent ordered map when an early promise settles last', async () => {
+    const out = await flow([later('slow', 20), 'fast', later('mid', 5)])
+      .map((s) => s.toUpperCase(), { concurrency: 3 })
+      .toArray();
+    expect(out).toEqual(['SLOW', 'FAST', 'MID']);
+  });
+
+  it('fails the flow with the reason of an element that rejects, and closes the source', async () => {
+    using leaks = trackLeaks();
+    let closed = false;
+    function* src() {
+      try {
+        yield 1;
+        yield Promise.reject(new Error('bad element'));
+        yield 3;
+      } finally {
+        closed = true;
+      }
+    }
+    const calls: number[] = [];
+    await expect(
+      flow(src())
+        .map((n) => calls.push(n))
+        .drain(),
+    ).rejects.toThrow('bad element');
+    expect(calls).toEqual([1]);
+    expect(closed).toBe(true);
+    await expect(
+      flow([Promise.reject(new Error('x'))])
+        .tap(() => {})
+        .toArray(),
+    ).rejects.toThrow('x');
+    await tick();
+    clean(leaks);
+  });
+});

@@ -342,8 +342,25 @@ export class MapEngine<T, U> extends ResultWindow implements AsyncIterableIterat
         this.#inputDone();
         break;
       }
-      const item = r.value;
+      let item = r.value;
       const seq = this.add(this.#window);
+      // A thenable item is awaited before the function sees it (as p-map
+      // does), its place in the window kept; one that rejects fails the
+      // flow as a throwing source would.
+      if (isThenable(item)) {
+        inline = 0;
+        try {
+          item = await item;
+        } catch (err) {
+          this.live--;
+          this.#stop(err, true);
+          break;
+        }
+        if ((this.#state as State) === STOPPED) {
+          this.live--;
+          break;
+        }
+      }
       let ok = true;
       let v: unknown;
       try {

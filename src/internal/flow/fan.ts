@@ -4,11 +4,12 @@
  * competing for its items or each seeing all of them).
  */
 
-import { DONE, DONE_PROMISE } from '../promise.js';
+import { DONE, DONE_PROMISE, isThenable } from '../promise.js';
 import { Ring } from '../ring.js';
 import { Waiter, WaitQueue } from '../waiter.js';
 import type { Source, Upstream } from './source.js';
 import { closeUpstream, openSource } from './source.js';
+import { settledItem } from './stages.js';
 
 /** `#failure` when there is none. */
 const NONE: unique symbol = Symbol('none');
@@ -77,6 +78,14 @@ export class MergeIter<T> implements AsyncIterator<T> {
         r = (it as Iterator<T>).next();
       } catch (err) {
         this.#stop(err, true);
+        return;
+      }
+      // A thenable item of a synchronous source is awaited first, as flow's stages do.
+      if (r.done !== true && isThenable(r.value)) {
+        settledItem(r.value as PromiseLike<T>).then(
+          (got) => this.#got(i, got),
+          (err) => this.#stop(err, true),
+        );
         return;
       }
       this.#got(i, r);
@@ -203,7 +212,9 @@ export class Shared<T> {
   async #fetch(): Promise<void> {
     this.#pulling = true;
     try {
-      const r = this.#sync ? (this.#it as Iterator<T>).next() : await this.#it.next();
+      let r = this.#sync ? (this.#it as Iterator<T>).next() : await this.#it.next();
+      // A thenable item of a synchronous source is awaited first, as flow's stages do.
+      if (this.#sync && r.done !== true && isThenable(r.value)) r = await settledItem(r.value as PromiseLike<T>);
       if (this.#state !== READING) return; // every branch left meanwhile
       if (r.done) this.#state = EXHAUSTED;
       else this.#buf.push(r.value);

@@ -16,10 +16,22 @@ import { closeUpstream, openSource, type Source, StageCtl } from './source.js';
 
 type Pull<T> = IteratorResult<T> | Promise<IteratorResult<T>>;
 
+/**
+ * The next item of `up`: at once from a synchronous source, unless the item
+ * is a thenable, which is awaited first (as p-map does) so that no stage
+ * ever sees a promise its consumer would see resolved; a promise otherwise.
+ */
 function pull<T>(up: Upstream<T>, sync: boolean, outer: AbortSignal | undefined): Pull<T> {
+  if (!sync) return up.next() as Promise<IteratorResult<T>>;
   // A sync upstream never waits, so the flow's signal is checked here.
-  if (sync && outer?.aborted) throw outer.reason;
-  return up.next();
+  if (outer?.aborted) throw outer.reason;
+  const r = up.next() as IteratorResult<T>;
+  return r.done !== true && isThenable(r.value) ? settledItem(r.value as PromiseLike<T>) : r;
+}
+
+/** A thenable item of a synchronous source, as the result its iterator would have given. */
+export async function settledItem<T>(item: PromiseLike<T>): Promise<IteratorResult<T>> {
+  return { value: await item, done: false };
 }
 
 export async function* identityStage<T>(
@@ -29,7 +41,8 @@ export async function* identityStage<T>(
 ): AsyncGenerator<T, void, undefined> {
   try {
     for (;;) {
-      const r = sync ? (pull(up, sync, outer) as IteratorResult<T>) : await pull(up, sync, outer);
+      const p = pull(up, sync, outer);
+      const r = isThenable(p) ? await p : p;
       if (r.done) return;
       yield r.value;
     }
@@ -46,7 +59,8 @@ export async function* tapStage<T>(
 ): AsyncGenerator<T, void, undefined> {
   try {
     for (;;) {
-      const r = sync ? (pull(up, sync, outer) as IteratorResult<T>) : await pull(up, sync, outer);
+      const p = pull(up, sync, outer);
+      const r = isThenable(p) ? await p : p;
       if (r.done) return;
       const v = fn(r.value);
       if (isThenable(v)) await v;
@@ -65,7 +79,8 @@ export async function* takeStage<T>(
 ): AsyncGenerator<T, void, undefined> {
   try {
     for (let i = 0; i < n; i++) {
-      const r = sync ? (pull(up, sync, outer) as IteratorResult<T>) : await pull(up, sync, outer);
+      const p = pull(up, sync, outer);
+      const r = isThenable(p) ? await p : p;
       if (r.done) return;
       yield r.value;
     }
@@ -82,7 +97,8 @@ export async function* dropStage<T>(
 ): AsyncGenerator<T, void, undefined> {
   try {
     for (let i = 0; ; i++) {
-      const r = sync ? (pull(up, sync, outer) as IteratorResult<T>) : await pull(up, sync, outer);
+      const p = pull(up, sync, outer);
+      const r = isThenable(p) ? await p : p;
       if (r.done) return;
       if (i >= n) yield r.value;
     }
@@ -102,7 +118,8 @@ export async function* flatMapStage<T, U>(
   let failed = false;
   try {
     for (;;) {
-      const r = sync ? (pull(up, sync, outer) as IteratorResult<T>) : await pull(up, sync, outer);
+      const p = pull(up, sync, outer);
+      const r = isThenable(p) ? await p : p;
       if (r.done) return;
       let inner: unknown = fn(r.value, ctl.signal);
       if (isThenable(inner)) inner = await inner;
@@ -136,7 +153,8 @@ export async function* throttleStage<T>(
 ): AsyncGenerator<T, void, undefined> {
   try {
     for (;;) {
-      const r = sync ? (pull(up, sync, outer) as IteratorResult<T>) : await pull(up, sync, outer);
+      const p = pull(up, sync, outer);
+      const r = isThenable(p) ? await p : p;
       if (r.done) return;
       await limiter.wait(1, outer === undefined ? undefined : { signal: outer });
       yield r.value;
