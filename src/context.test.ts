@@ -471,3 +471,61 @@ describe('sleep', () => {
     expect(() => sleep(1, { clock: 1 as never })).toThrow(/`clock`/);
   });
 });
+
+// Regression tests for issue 13, item 1: the `using` trap and the forms that cannot fall into it.
+describe('Scope.run and the function forms of withCancel, withTimeout and withDeadline', () => {
+  it('shows the trap: a using scope cancels a promise returned without await', async () => {
+    const clock = new TestClock();
+    const getJSON = (signal: AbortSignal) => sleep(10, { signal, clock }).then(() => 'body');
+    const handler = () => {
+      using s = withTimeout(undefined, 250, { clock });
+      return getJSON(s.signal);
+    };
+    await expect(handler()).rejects.toMatchObject({ code: 'ERR_CANCELED' });
+  });
+
+  it('completes the work of a function form returned without await, then cancels the scope', async () => {
+    const clock = new TestClock();
+    let seen: AbortSignal | undefined;
+    const getJSON = (signal: AbortSignal) => {
+      seen = signal;
+      return sleep(10, { signal, clock }).then(() => 'body');
+    };
+    const handler = (parent?: AbortSignal) => withTimeout(parent, 250, (signal) => getJSON(signal), { clock });
+    const reply = handler(new AbortController().signal);
+    await clock.advance(10);
+    expect(await reply).toBe('body');
+    expect(seen!.aborted).toBe(true);
+    expect((seen!.reason as { code: string }).code).toBe('ERR_CANCELED');
+    expect(clock.pending).toBe(0);
+    expect(leaks.check()).toEqual(clean);
+  });
+
+  it('rejects with the deadline when the work outlasts it, and with what fn throws', async () => {
+    const clock = new TestClock();
+    const slow = withTimeout(undefined, 100, (signal) => sleep(1_000, { signal, clock }), { clock });
+    await clock.advance(100);
+    await expect(slow).rejects.toMatchObject({ code: 'ERR_DEADLINE_EXCEEDED' });
+    await expect(
+      withCancel(undefined, () => {
+        throw new Error('sync');
+      }),
+    ).rejects.toThrow('sync');
+    await expect(withDeadline(undefined, clock.now() + 5, async () => 7, { clock })).resolves.toBe(7);
+    expect(clock.pending).toBe(0);
+  });
+
+  it('Scope.run cancels at once for a plain value and follows the parent while it runs', async () => {
+    const parent = new AbortController();
+    const scope = withCancel(parent.signal);
+    expect(await scope.run(() => 3)).toBe(3);
+    expect(scope.signal.aborted).toBe(true);
+    const running = withCancel(
+      parent.signal,
+      (signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))),
+    );
+    parent.abort('gone');
+    await expect(running).rejects.toBe('gone');
+    expect(() => withCancel().run(1 as never)).toThrow(TypeError);
+  });
+});

@@ -14,7 +14,7 @@
 import { type Clock, systemClock } from './clock.js';
 import { checkRequiredSignal, checkSignal, listen, signalOf, unlisten } from './internal/abort.js';
 import { WeftError } from './internal/errors.js';
-import { capture, captured, forgetCaptured, RESOLVED } from './internal/promise.js';
+import { capture, captured, forgetCaptured, isThenable, RESOLVED } from './internal/promise.js';
 import { checkClock, startTimer, stopTimer } from './internal/timer.js';
 import { checkFn, checkMs, checkOpts, rangeError, show, typeError } from './internal/validate.js';
 import { Waiter } from './internal/waiter.js';
@@ -68,6 +68,14 @@ export class DeadlineExceededError extends WeftError {
  * and `withDeadline` return (Go's derived `Context` together with its
  * `CancelFunc`). Pass `signal` to the operations the scope should bound;
  * call `cancel()`, or let `using` dispose of it, when the work is done.
+ *
+ * **The `using` trap.** `using` cancels the scope when the block is left,
+ * and a `return` leaves it at once: `using s = withTimeout(parent, 250);
+ * return fetch(url, { signal: s.signal });` cancels the request before it
+ * settles. Inside a `using` block, write `return await ...`; or, where the
+ * work is one call that returns a promise, use `scope.run(fn)` (or
+ * `withTimeout(parent, ms, fn)`), which cancels when the work settles and
+ * cannot fall into it.
  */
 export interface Scope {
   /** Aborts when `cancel()` is called, the parent aborts, or the deadline passes, whichever comes first. */
@@ -78,6 +86,12 @@ export interface Scope {
    * and its timer. Later calls do nothing.
    */
   cancel(reason?: unknown): void;
+  /**
+   * Runs `fn(signal)` and cancels the scope once its result settles (at
+   * once for a plain value or a throw); resolves or rejects as `fn` does.
+   * The form of `defer cancel()` for a function that returns a promise.
+   */
+  run<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>): Promise<Awaited<T>>;
   /** Same as `cancel()`, for `using`. */
   [Symbol.dispose](): void;
 }
@@ -137,6 +151,24 @@ class CancelScope implements Scope, EventListenerObject {
     this.#end(reason === undefined ? new CanceledError() : reason);
   }
 
+  run<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>): Promise<Awaited<T>> {
+    checkFn(fn, 'Scope.run', 'fn');
+    let result: T | PromiseLike<T>;
+    try {
+      result = fn(this.signal);
+    } catch (err) {
+      this.cancel();
+      return Promise.reject(err);
+    }
+    if (!isThenable(result)) {
+      this.cancel();
+      return Promise.resolve(result as Awaited<T>);
+    }
+    return (Promise.resolve(result) as Promise<Awaited<T>>).finally(this.#cancelOnce);
+  }
+
+  readonly #cancelOnce = (): void => this.cancel();
+
   [Symbol.dispose](): void {
     this.cancel();
   }
@@ -184,6 +216,8 @@ function clockOf(opts: ScopeOptions | undefined, op: string): Clock {
  * Returns a `Scope` whose signal aborts when its `cancel()` is called or
  * when `parent` aborts, whichever happens first (Go's
  * `context.WithCancel`). Without a parent, only `cancel()` aborts it.
+ * `withCancel(parent, fn)` runs `fn(signal)` under such a scope and
+ * returns its promise, cancelling the scope when it settles.
  *
  * A child follows its parent with the parent's reason, synchronously, during
  * the parent's abort. Ending the scope removes its listener from `parent`:
@@ -226,13 +260,26 @@ function clockOf(opts: ScopeOptions | undefined, op: string): Clock {
  * @see withDeadline
  * @see afterFunc
  */
-export function withCancel(parent?: AbortSignal): Scope {
-  return new CancelScope(checkParent(parent, 'withCancel'), 'withCancel');
+export function withCancel(parent?: AbortSignal): Scope;
+export function withCancel<T>(
+  parent: AbortSignal | undefined,
+  fn: (signal: AbortSignal) => T | PromiseLike<T>,
+): Promise<Awaited<T>>;
+export function withCancel<T>(
+  parent?: AbortSignal,
+  fn?: (signal: AbortSignal) => T | PromiseLike<T>,
+): Scope | Promise<Awaited<T>> {
+  const scope = new CancelScope(checkParent(parent, 'withCancel'), 'withCancel');
+  return fn === undefined ? scope : scope.run(fn);
 }
 
 /**
  * Returns a `Scope` that also aborts `ms` milliseconds from now with a
- * `DeadlineExceededError` (Go's `context.WithTimeout`). `ms` of 0 gives a
+ * `DeadlineExceededError` (Go's `context.WithTimeout`). Given a function,
+ * `withTimeout(parent, ms, fn)` instead runs `fn(signal)` under such a
+ * scope and returns its promise, cancelling the scope when it settles: the
+ * form to use wherever the work's promise is returned (see `Scope` on the
+ * `using` trap). `ms` of 0 gives a
  * scope that has already expired; `Infinity` means no deadline (no timer is
  * scheduled). Everything else is as `withCancel`: the scope follows
  * `parent`, and its `cancel()` aborts with a `CanceledError`.
@@ -259,17 +306,43 @@ export function withCancel(parent?: AbortSignal): Scope {
  * await slow; // => 'ERR_DEADLINE_EXCEEDED'
  * clock.pending; // => 0
  * ```
+ * @example Bounding one call that returns a promise, safe to return without await
+ * ```ts
+ * import { sleep, withTimeout } from 'weftjs';
+ * import { TestClock } from 'weftjs/testing';
+ * const clock = new TestClock();
+ * // withTimeout(parent, ms, fn) runs fn(signal) and cancels when it settles.
+ * const getJSON = (signal: AbortSignal) => sleep(50, { signal, clock }).then(() => ({ ok: true }));
+ * const handler = (parent?: AbortSignal) => withTimeout(parent, 250, (signal) => getJSON(signal), { clock });
+ * const reply = handler();
+ * await clock.advance(50);
+ * await reply; // => { ok: true }
+ * clock.pending; // => 0
+ * ```
  * @see withDeadline
  * @see withCancel
  */
-export function withTimeout(parent: AbortSignal | undefined, ms: number, opts?: ScopeOptions): Scope {
+export function withTimeout(parent: AbortSignal | undefined, ms: number, opts?: ScopeOptions): Scope;
+export function withTimeout<T>(
+  parent: AbortSignal | undefined,
+  ms: number,
+  fn: (signal: AbortSignal) => T | PromiseLike<T>,
+  opts?: ScopeOptions,
+): Promise<Awaited<T>>;
+export function withTimeout<T>(
+  parent: AbortSignal | undefined,
+  ms: number,
+  fnOrOpts?: ((signal: AbortSignal) => T | PromiseLike<T>) | ScopeOptions,
+  opts?: ScopeOptions,
+): Scope | Promise<Awaited<T>> {
   const op = 'withTimeout';
   const p = checkParent(parent, op);
   checkMs(ms, op, 'ms', true);
-  const clock = clockOf(opts, op);
+  const fn = typeof fnOrOpts === 'function' ? fnOrOpts : undefined;
+  const clock = clockOf(fn === undefined ? (fnOrOpts as ScopeOptions | undefined) : opts, op);
   const scope = new CancelScope(p, op);
   if (ms !== Number.POSITIVE_INFINITY) scope.arm(clock, clock.now() + ms, op);
-  return scope;
+  return fn === undefined ? scope : scope.run(fn);
 }
 
 /**
@@ -278,7 +351,8 @@ export function withTimeout(parent: AbortSignal | undefined, ms: number, opts?: 
  * `Date` or a number of milliseconds on the same scale as `clock.now()`:
  * epoch milliseconds for the default `systemClock`, virtual milliseconds for
  * a `TestClock`. A deadline that has passed gives a scope that has already
- * expired; `Infinity` means none. Everything else is as `withTimeout`.
+ * expired; `Infinity` means none. Everything else is as `withTimeout`,
+ * the `withDeadline(parent, deadline, fn)` form included.
  *
  * **Cancellation**: as `withTimeout`: `cancel()` clears the timer and the
  * listener on `parent` at once.
@@ -308,8 +382,22 @@ export function withTimeout(parent: AbortSignal | undefined, ms: number, opts?: 
  * ```
  * @see withTimeout
  */
-export function withDeadline(parent: AbortSignal | undefined, deadline: number | Date, opts?: ScopeOptions): Scope {
+export function withDeadline(parent: AbortSignal | undefined, deadline: number | Date, opts?: ScopeOptions): Scope;
+export function withDeadline<T>(
+  parent: AbortSignal | undefined,
+  deadline: number | Date,
+  fn: (signal: AbortSignal) => T | PromiseLike<T>,
+  opts?: ScopeOptions,
+): Promise<Awaited<T>>;
+export function withDeadline<T>(
+  parent: AbortSignal | undefined,
+  deadline: number | Date,
+  fnOrOpts?: ((signal: AbortSignal) => T | PromiseLike<T>) | ScopeOptions,
+  opts?: ScopeOptions,
+): Scope | Promise<Awaited<T>> {
   const op = 'withDeadline';
+  const fn = typeof fnOrOpts === 'function' ? fnOrOpts : undefined;
+  if (fn === undefined) opts = fnOrOpts as ScopeOptions | undefined;
   const p = checkParent(parent, op);
   let at: number;
   if (deadline instanceof Date) {
@@ -324,7 +412,7 @@ export function withDeadline(parent: AbortSignal | undefined, deadline: number |
   const clock = clockOf(opts, op);
   const scope = new CancelScope(p, op);
   if (at !== Number.POSITIVE_INFINITY) scope.arm(clock, at, op);
-  return scope;
+  return fn === undefined ? scope : scope.run(fn);
 }
 
 // afterFunc's registration: its own listener on the signal, and a promise

@@ -605,8 +605,11 @@ async function iterate<T>(it: AsyncIterator<T>, each: (x: T) => void): Promise<v
  * ```
  * @see Flow
  */
-export function flow<T>(source: Iterable<T> | AsyncIterable<T> | ReadableStream<T>, opts?: FlowOptions): Flow<T> {
-  return new Flow(source, opts);
+export function flow<T>(
+  source: Iterable<T> | AsyncIterable<T> | ReadableStream<T>,
+  opts?: FlowOptions,
+): Flow<Awaited<T>> {
+  return new Flow(source as Iterable<Awaited<T>>, opts);
 }
 
 /**

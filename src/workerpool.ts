@@ -277,7 +277,7 @@ export class WorkerPool<T, R> {
    * ```
    * @see WorkerPool.mapSettled
    */
-  map(jobs: Iterable<T> | AsyncIterable<T>, opts?: WorkerPoolMapOptions): Flow<R> {
+  map(jobs: Iterable<T | PromiseLike<T>> | AsyncIterable<T>, opts?: WorkerPoolMapOptions): Flow<R> {
     return this.#mapper<R>(jobs, opts, MAP, 'WorkerPool.map');
   }
 
@@ -301,12 +301,12 @@ export class WorkerPool<T, R> {
    * ```
    * @see WorkerPool.map
    */
-  mapSettled(jobs: Iterable<T> | AsyncIterable<T>, opts?: WorkerPoolMapOptions): Flow<Settled<T, R>> {
+  mapSettled(jobs: Iterable<T | PromiseLike<T>> | AsyncIterable<T>, opts?: WorkerPoolMapOptions): Flow<Settled<T, R>> {
     return this.#mapper<Settled<T, R>>(jobs, opts, SETTLED, 'WorkerPool.mapSettled');
   }
 
   #mapper<U>(
-    jobs: Iterable<T> | AsyncIterable<T>,
+    jobs: Iterable<T | PromiseLike<T>> | AsyncIterable<T>,
     opts: WorkerPoolMapOptions | undefined,
     mode: Mode,
     op: string,
@@ -317,7 +317,7 @@ export class WorkerPool<T, R> {
     const sync = isSyncSource(jobs);
     const pool = this.#pool;
     const open = (outer: AbortSignal | undefined): [AsyncIterator<U>, boolean] => {
-      const e = new MapEngine<T, U>(openSource(jobs, outer), sync, pool.work, {
+      const e = new MapEngine<T, U>(openSource(jobs as Source<T>, outer), sync, pool.work, {
         concurrency: 0,
         ordered,
         mode,
