@@ -6,6 +6,7 @@ export * from './clock.js';
 export * from './cond.js';
 export * from './context.js';
 export * from './errgroup.js';
+export * from './errors.js';
 export * from './flow.js';
 export * from './keyedrate.js';
 export * from './lock.js';

@@ -10,5 +10,16 @@ export abstract class WeftError extends Error {
     super(message, options);
     // Set explicitly so that it survives bundlers that rename classes.
     Object.defineProperty(this, 'name', { value: new.target.name, configurable: true, writable: true });
+    // The brand `isWeftError` reads: a registered symbol, so that an error
+    // from another copy of weft (ESM and CJS, two versions) is known too,
+    // where `instanceof` would not be.
+    Object.defineProperty(this, Symbol.for('weft.error'), { value: true });
   }
+}
+
+/** Whether `value` is an error weft made on purpose (of any copy of weft). */
+export function isBranded(value: unknown): value is WeftError {
+  return (
+    value !== null && typeof value === 'object' && (value as Record<symbol, unknown>)[Symbol.for('weft.error')] === true
+  );
 }
