@@ -81,9 +81,17 @@ export class WaitGroup {
    */
   add(delta = 1): void {
     checkInt(delta, 'WaitGroup.add', 'delta', Number.MIN_SAFE_INTEGER);
+    this.#change(delta, 'WaitGroup.add');
+  }
+
+  #change(delta: number, op: string): void {
     const count = this.#count + delta;
     if (count < 0) {
-      throw rangeError(`WaitGroup.add: negative WaitGroup counter (${this.#count} + ${delta})`);
+      throw rangeError(
+        op === 'WaitGroup.done'
+          ? 'WaitGroup.done: more done() calls than tasks added (the counter is 0)'
+          : `${op}: negative WaitGroup counter (${this.#count} + ${delta})`,
+      );
     }
     this.#count = count;
     if (count === 0 && this.#waiters.length !== 0) {
@@ -108,7 +116,7 @@ export class WaitGroup {
    * @see WaitGroup.add
    */
   done(): void {
-    this.add(-1);
+    this.#change(-1, 'WaitGroup.done');
   }
 
   /**

@@ -22,6 +22,15 @@ describe('trackLeaks', () => {
     void napping;
   });
 
+  it('says where each leaked entry was created: a line of the caller’s code, not weft’s (issue 13, 6)', () => {
+    using leaks = trackLeaks();
+    const clock = new TestClock();
+    const napping = sleep(Number.POSITIVE_INFINITY, { clock }).catch(() => {});
+    const [detail] = leaks.check().details;
+    expect(detail).toMatch(/^waiter sleep at .*leaks\.test\.ts:\d+:\d+/);
+    void napping;
+  });
+
   it('does not see what was created before it started', () => {
     const ac = new AbortController();
     const early = withCancel(ac.signal);

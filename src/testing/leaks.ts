@@ -47,7 +47,8 @@ export interface LeakTracker {
  * ```
  */
 export function trackLeaks(): LeakTracker {
-  const stop = observe(false);
+  // Stacks are captured while tracking, so that each detail says where the leak was made.
+  const stop = observe(true);
   return {
     check(): LeakReport {
       const report: LeakReport = { waiters: 0, timers: 0, listeners: 0, details: [] };
