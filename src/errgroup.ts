@@ -7,6 +7,7 @@
 import { CanceledError } from './context.js';
 import { checkSignal, listen, signalOf, unlisten } from './internal/abort.js';
 import { WeftError } from './internal/errors.js';
+import { guardSignal } from './internal/shapes.js';
 import { type Outcome, RESOLVED, settle } from './internal/promise.js';
 import { checkFn, checkOpts, rangeError, show, typeError } from './internal/validate.js';
 import { Waiter, WaitQueue } from './internal/waiter.js';
@@ -177,6 +178,7 @@ export class ErrGroup {
   constructor(opts?: ErrGroupOptions) {
     const op = 'ErrGroup';
     checkOpts(opts, op);
+    guardSignal(this.#controller.signal, 'ErrGroup.go', '(signal) => …');
     // A `go` call that gave up waiting for a slot is no longer pending.
     this.#slots.onAbort = () => this.#settled();
     const parent = checkSignal(opts?.signal, op);

@@ -55,11 +55,13 @@ export type WeftErrorCode = keyof WeftErrorMap;
  * import { CircuitBreaker, isWeftError } from 'weftjs';
  * const cb = new CircuitBreaker({ readyToTrip: () => true });
  * await cb.execute(() => Promise.reject(new Error('down'))).catch(() => {});
+ * let wait = 0;
  * try {
  *   await cb.execute(() => 'never runs');
  * } catch (err) {
- *   if (isWeftError(err, 'ERR_CIRCUIT_OPEN')) err.retryAfter > 0; // => true
+ *   if (isWeftError(err, 'ERR_CIRCUIT_OPEN')) wait = err.retryAfter; // typed: a CircuitOpenError
  * }
+ * wait > 0; // => true
  * ```
  * @example Any weft error, or not one
  * ```ts

@@ -6,6 +6,7 @@
 import { type Clock, systemClock } from './clock.js';
 import { sleep } from './context.js';
 import { signalOf } from './internal/abort.js';
+import { guardSignal } from './internal/shapes.js';
 import { checkClock } from './internal/timer.js';
 import { checkFn, checkInt, checkMs, checkNumber, checkOneOf, checkOptFn, checkOpts } from './internal/validate.js';
 
@@ -136,7 +137,7 @@ export function retry<T>(
   const clock = checkClock(opts?.clock, op, systemClock);
   if (signal?.aborted) return Promise.reject(signal.reason);
 
-  const attemptSignal = signal ?? new AbortController().signal;
+  const attemptSignal = signal ?? guardSignal(new AbortController().signal, 'retry', '(attempt, signal) => …');
   const delayOf = (attempt: number): number => {
     const d = Math.min(max, initial * multiplier ** (attempt - 1));
     if (jitter === 'none') return d;

@@ -5,6 +5,7 @@
  */
 import { signalOf } from './internal/abort.js';
 import { settle } from './internal/promise.js';
+import { guardSignal } from './internal/shapes.js';
 import { checkFn, checkString } from './internal/validate.js';
 import { type Linked, Waiter, WaitQueue } from './internal/waiter.js';
 
@@ -255,7 +256,7 @@ export class Singleflight {
     // gets a signal that never aborts, shared by this group's runs.
     let signalOfRun: AbortSignal;
     if (fn.length === 0) signalOfRun = this.#never ??= new AbortController().signal;
-    else signalOfRun = (call.controller = new AbortController()).signal;
+    else signalOfRun = guardSignal((call.controller = new AbortController()).signal, 'Singleflight.do', '(signal) => …');
     settle(fn, signalOfRun, undefined, call);
     return promise;
   }

@@ -1,7 +1,21 @@
 /**
  * The base of every deliberate weft error. Subclasses fix a stable `code`
  * (the Node convention) and set `name` to their class name; `code` is the
- * contract, the message may change.
+ * contract, the message may change. Exported as a type only: tell weft's
+ * errors apart with `isWeftError(err, code)`, which also knows those of
+ * another copy of weft, where `instanceof` would not.
+ *
+ * @example Every weft error has a name and a stable code
+ * ```ts
+ * import { isWeftError, Mutex } from 'weftjs';
+ * let err: unknown;
+ * try {
+ *   new Mutex().unlock();
+ * } catch (e) {
+ *   err = e;
+ * }
+ * isWeftError(err) && [err.name, err.code]; // => ['NotLockedError', 'ERR_NOT_LOCKED']
+ * ```
  */
 export abstract class WeftError extends Error {
   abstract readonly code: string;

@@ -6,6 +6,7 @@
  */
 import { CLOSED, DRAINING, type Feeder, type Mapper, OPEN, SlotPool } from './flow/slots.js';
 import { capture, captured, forgetCaptured, settle } from './promise.js';
+import { JobContextBase } from './shapes.js';
 import { type Linked, Waiter } from './waiter.js';
 
 /** What the work function receives besides the job (the public `JobContext`). */
@@ -54,10 +55,11 @@ class Job<T, R> extends Waiter<R> {
 }
 
 /** The context handed to the work function of a submitted job. */
-class SubmitContext implements JobCtx {
+class SubmitContext extends JobContextBase implements JobCtx {
   readonly #job: Job<any, any>;
   readonly worker: number;
   constructor(job: Job<any, any>) {
+    super();
     this.#job = job;
     this.worker = job.worker;
   }

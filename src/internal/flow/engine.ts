@@ -41,6 +41,7 @@
  * waiting at the time (it reaches the consumer once).
  */
 import { ContextCall, capture, captured, DONE, forgetCaptured, isThenable, noop, RESOLVED } from '../promise.js';
+import { JobContextBase } from '../shapes.js';
 import { Waiter, WaitQueue } from '../waiter.js';
 import { EMPTY, ResultWindow } from './results.js';
 import { Feeder, type Mapper, type Slots } from './slots.js';
@@ -79,6 +80,16 @@ class Loop {
   item: unknown = undefined;
   seq = 0;
   ok = true;
+}
+
+/** The `JobContext` a map's loop hands a pool's work: one per slot. */
+class LoopContext extends JobContextBase {
+  constructor(
+    readonly signal: AbortSignal,
+    readonly worker: number,
+  ) {
+    super();
+  }
 }
 
 /** Options of a `MapEngine`. */
@@ -141,7 +152,7 @@ export class MapEngine<T, U> extends ResultWindow implements AsyncIterableIterat
     this.#mode = opts.mode;
     this.#outer = opts.outer;
     this.#op = opts.op;
-    this.#ctl = new StageCtl(opts.outer, (reason) => this.#stop(reason, true));
+    this.#ctl = new StageCtl(opts.outer, opts.op, (reason) => this.#stop(reason, true));
     // The flow's signal was aborted already: the first next() rejects.
     if (this.#ctl.signal.aborted) this.#stop(this.#ctl.signal.reason, true);
   }
@@ -158,7 +169,7 @@ export class MapEngine<T, U> extends ResultWindow implements AsyncIterableIterat
   /** The `JobContext` of `slot` for a pool's work function: one object per slot, not per job. */
   ctx(slot: number): { signal: AbortSignal; worker: number } {
     const ctxs = (this.#ctxs ??= []);
-    return (ctxs[slot] ??= { signal: this.#ctl.signal, worker: slot });
+    return (ctxs[slot] ??= new LoopContext(this.#ctl.signal, slot));
   }
 
   // ── Transitions ─────────────────────────────────────────────────────

@@ -5,6 +5,7 @@
  */
 import { listen, unlisten } from '../abort.js';
 import { DONE, DONE_PROMISE, isThenable, noop } from '../promise.js';
+import { guardSignal } from '../shapes.js';
 import { show, typeError } from '../validate.js';
 import { Waiter } from '../waiter.js';
 
@@ -158,7 +159,9 @@ export class StageCtl implements EventListenerObject {
   #onAbort: ((reason: unknown) => void) | undefined;
   #listening = false;
 
-  constructor(outer: AbortSignal | undefined, onAbort?: (reason: unknown) => void) {
+  constructor(outer: AbortSignal | undefined, op: string, onAbort?: (reason: unknown) => void) {
+    // A stage function destructuring `(x, { signal })` learns the right shape at once.
+    guardSignal(this.signal, op, '(x, signal) => …');
     this.#outer = outer;
     this.#onAbort = onAbort;
     if (outer !== undefined) {

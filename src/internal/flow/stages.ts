@@ -113,7 +113,7 @@ export async function* flatMapStage<T, U>(
   outer: AbortSignal | undefined,
   fn: (x: T, signal: AbortSignal) => Iterable<U> | AsyncIterable<U> | Promise<Iterable<U>>,
 ): AsyncGenerator<U, void, undefined> {
-  const ctl = new StageCtl(outer);
+  const ctl = new StageCtl(outer, 'Flow.flatMap');
   let reason: unknown;
   let failed = false;
   try {
