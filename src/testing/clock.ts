@@ -66,8 +66,7 @@ export class TestClock implements Clock {
 
   /** Schedules `fn` at `now() + ms` (a negative or NaN `ms` counts as 0, as the platform's setTimeout does). */
   setTimeout(fn: () => void, ms: number): unknown {
-    if (typeof fn !== 'function')
-      throw typeError(`TestClock.setTimeout: \`fn\` must be a function, got ${typeof fn}`);
+    if (typeof fn !== 'function') throw typeError(`TestClock.setTimeout: \`fn\` must be a function, got ${typeof fn}`);
     // biome-ignore lint/complexity/useMathMinMax: Math.max would keep NaN; NaN must become 0.
     const delay = ms > 0 ? ms : 0;
     // The callback is a continuation registered here, so that it runs in the
