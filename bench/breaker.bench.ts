@@ -64,7 +64,6 @@ export default async function bench(): Promise<void> {
       'opossum@9 (timeout off)': run(() => opossumNoTimeout.fire()),
     },
     weft: 'weft (window off)',
-    smoke: true,
     targets: [
       { vs: 'floor', atMost: 1.1 },
       { contender: 'weft (window on)', vs: 'floor', atMost: 1.5 },

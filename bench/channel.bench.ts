@@ -14,10 +14,19 @@
  * and `Select`, in its `setUnsafe(true)` mode (its default yields to the
  * macrotask queue on every operation, which would measure `setImmediate`).
  */
-import { Effect, Queue } from 'effect';
+import type * as effect from 'effect';
 import { Chan, Select, recv as tsRecv } from 'ts-chan';
 import { Channel, recv, select } from 'weftjs';
-import { compare, smoke } from './lib.js';
+import { compare } from './lib.js';
+
+// Effect is loaded in the processes of its own rows only (their setup):
+// its module graph is large, and in any other child it would only add to
+// the startup and to the heap the collector walks.
+let Effect: typeof effect.Effect;
+let Queue: typeof effect.Queue;
+async function loadEffect(): Promise<void> {
+  ({ Effect, Queue } = await import('effect'));
+}
 
 const RESOLVED = Promise.resolve();
 
@@ -97,8 +106,7 @@ function floorSelect<T>(chans: FloorChan<T>[]): Promise<T> {
   });
 }
 
-// The smoke runs the buffered table on 200,000 values.
-const N_BUF = smoke ? 200_000 : 1_000_000;
+const N_BUF = 1_000_000;
 const N_PING = 200_000;
 const N_SEL = 200_000;
 // Effect takes 20 to 300 times longer per operation: it is measured against
@@ -265,7 +273,7 @@ async function floorSelects(n = N_SEL): Promise<number> {
 function effectSelect(n = N_SEL): Promise<number> {
   return Effect.runPromise(
     Effect.gen(function* () {
-      const qs: Queue.Queue<number>[] = [];
+      const qs: effect.Queue.Queue<number>[] = [];
       for (let k = 0; k < 4; k++) qs.push(yield* Queue.bounded<number>(1));
       const producers = yield* Effect.forEach(
         qs,
@@ -391,7 +399,7 @@ export default async function bench(): Promise<void> {
       unit,
       heavy: true,
       weft: weftName,
-      cases: at(en, { [weftName]: cases[weftName]!, [ename]: efn }),
+      cases: { [weftName]: () => cases[weftName]!(en), [ename]: { setup: loadEffect, run: () => efn(en) } },
       check: check(want[kind](en)),
       targets: [{ vs: ename, atLeast: 15 }],
     });

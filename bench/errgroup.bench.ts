@@ -5,9 +5,17 @@
  * `concurrency: 100` and a hand-written floor: 100 async loops pulling from
  * one shared index.
  */
-import { Effect } from 'effect';
+import type * as effect from 'effect';
 import { ErrGroup } from 'weftjs';
 import { compare } from './lib.js';
+
+// Effect is loaded in the processes of its own rows only (their setup):
+// its module graph is large, and in any other child it would only add to
+// the startup and to the heap the collector walks.
+let Effect: typeof effect.Effect;
+async function loadEffect(): Promise<void> {
+  ({ Effect } = await import('effect'));
+}
 
 const N = 1_000_000;
 const LIMIT = 100;
@@ -28,7 +36,10 @@ export default async function (): Promise<void> {
         await g.wait();
       },
       'peer effect forEach': {
-        setup: () => Array.from({ length: N }, (_, i) => i),
+        setup: async () => {
+          await loadEffect();
+          return Array.from({ length: N }, (_, i) => i);
+        },
         run: (items: number[]) =>
           Effect.runPromise(Effect.forEach(items, () => Effect.promise(task), { concurrency: LIMIT, discard: true })),
       },

@@ -21,7 +21,7 @@
  * How a child measures (`measure.ts`): the contender's `setup`, then one
  * call whose result goes to `check`; then, for a `heavy` comparison (one
  * call is a whole run of many operations), one more warm-up call and 3
- * timed calls (2 in the smoke); otherwise calls for 300 ms of warm-up, then 5 timed samples
+ * timed calls; otherwise calls for 300 ms of warm-up, then 5 timed samples
  * of about 50 ms each (100 ms and 3 samples in the smoke) (a simple timed loop, `await`ed when the case returns
  * a promise). `gc()` runs before each timed call or sample, so one does not
  * pay for the garbage of the one before. The child reports the median time
@@ -43,6 +43,8 @@ export interface Contender<S = any> {
   once?: boolean;
   /** At most this many rounds of it (e.g. 1 for a case that takes seconds). */
   rounds?: number;
+  /** `false`: left out of the smoke even where a target names it (a slow peer that is never the fastest of a list). */
+  smoke?: boolean;
   /** Its child is stopped after this long, and its later rounds are skipped (default 300 s; 60 s in the smoke). */
   timeoutMs?: number;
 }
@@ -151,6 +153,7 @@ export interface ComparisonMeta {
     once: boolean;
     rounds: number | null;
     timeoutMs: number | null;
+    smoke: boolean;
   }[];
 }
 
@@ -229,6 +232,7 @@ export async function compare(title: string, opts: CompareOptions): Promise<void
           once: o.once ?? false,
           rounds: o.rounds ?? null,
           timeoutMs: o.timeoutMs ?? null,
+          smoke: o.smoke ?? true,
         };
       }),
     };

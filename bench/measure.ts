@@ -4,7 +4,7 @@
  * `performance.now()`, not a benchmarking library, so what is timed is
  * plain to read: the first call is untimed warm-up whose result goes to
  * `check`; a heavy contender (one call is a whole run) gets one more
- * warm-up call (none in the smoke), then 3 timed calls (2 in the smoke); a
+ * warm-up call, then 3 timed calls (the smoke runs smaller sizes); a
  * light one is called for 300 ms (100 ms) of warm-up, then timed in 5 (3)
  * samples of about 50 ms (30 ms) each, the calls of a sample in one loop,
  * each call awaited when the case returns a promise. A `once` contender's
@@ -90,9 +90,9 @@ export async function measure(c: Contender, o: MeasureOptions): Promise<Measured
       };
 
   if (o.heavy) {
-    if (!o.smoke) await time(1);
+    await time(1);
     const samples: number[] = [];
-    for (let i = 0; i < (o.smoke ? 2 : 3); i++) {
+    for (let i = 0; i < 3; i++) {
       gc();
       samples.push((await time(1)) * 1e6);
     }

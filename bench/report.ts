@@ -66,6 +66,8 @@ export interface ComparisonSummary {
   note: string | null;
   smoke: boolean;
   rounds: number;
+  /** Wall-clock seconds the comparison's children took, in all. */
+  seconds: number;
   contenders: ContenderSummary[];
   targets: TargetResult[];
 }
@@ -110,6 +112,7 @@ export function summarize(
   meta: ComparisonMeta,
   runs: ContenderRounds[],
   rounds: number,
+  seconds: number,
 ): ComparisonSummary {
   const contenders: ContenderSummary[] = runs.map((c) => {
     const vals = c.rounds.filter((v): v is number => v !== null);
@@ -134,10 +137,12 @@ export function summarize(
   const targets = meta.targets.map((t): TargetResult => {
     const kind = t.atMost !== undefined ? 'atMost' : t.atLeast !== undefined ? 'atLeast' : 'info';
     const l = label(meta, t);
-    const c = byName.get(t.contender!)!;
+    const c = byName.get(t.contender!);
+    if (c === undefined) throw new Error(`bench: ${meta.title}: a target names ${t.contender}, which did not run`);
     // For a list, the fastest of those that ran.
     let vs: ContenderSummary | undefined;
-    for (const name of Array.isArray(t.vs) ? t.vs : [t.vs]) {
+    const listed = (Array.isArray(t.vs) ? t.vs : [t.vs]).filter((n) => byName.has(n));
+    for (const name of listed) {
       const v = byName.get(name)!;
       const x = medianPerOp(meta, v);
       if (x !== null && (vs === undefined || x < medianPerOp(meta, vs)!)) vs = v;
@@ -152,7 +157,7 @@ export function summarize(
       better: kind === 'atLeast' ? 'higher' : 'lower',
       note: t.note ?? null,
     } as const;
-    const missing = [c, ...(vs === undefined ? (Array.isArray(t.vs) ? t.vs : [t.vs]).map((n) => byName.get(n)!) : [vs])]
+    const missing = [c, ...(vs === undefined ? listed.map((n) => byName.get(n)!) : [vs])]
       .filter((x) => x.median === null)
       .map((x) => (x.skip !== null ? `${x.name} skipped: ${x.skip}` : `${x.name} did not run`));
     if (vs === undefined || c.median === null) return { ...base, ratio: null, met: null, why: missing.join('; ') };
@@ -171,6 +176,7 @@ export function summarize(
     note: meta.note,
     smoke: meta.smoke,
     rounds,
+    seconds,
     contenders,
     targets,
   };
@@ -220,7 +226,7 @@ export function targetLine(s: ComparisonSummary, t: TargetResult): string {
 export function printTable(s: ComparisonSummary): void {
   const width = Math.max(...s.contenders.map((c) => c.name.length), 9);
   const rss = s.metric === 'maxRSS';
-  console.log(`\n${s.title}  (${s.rounds} round${s.rounds === 1 ? '' : 's'})`);
+  console.log(`\n${s.title}  (${s.rounds} round${s.rounds === 1 ? '' : 's'}, ${s.seconds.toFixed(0)} s)`);
   console.log(
     `  ${'contender'.padEnd(width)}  ${(rss ? 'peak RSS' : 'time/run').padStart(10)}  ${'spread'.padStart(11)}  ${(rss ? '' : `${s.unit}/s`).padStart(10)}  ${'vs weft'.padStart(7)}  ${s.floor === null ? '' : 'vs floor'.padStart(8)}`.trimEnd(),
   );

@@ -17,7 +17,7 @@
  * iteration; figures for notes and docs come from the built package.
  * `--smoke` (`npm run bench:smoke`) runs only the comparisons marked
  * `smoke`, at their smoke sizes, with only the contenders their targets
- * name, over 3 rounds, and exits 1 when a headline ratio regressed past
+ * name, over 5 rounds, and exits 1 when a headline ratio regressed past
  * `bench/baseline.json` (`baseline.ts`); `--update-baseline` rewrites it.
  * `--strict` exits 1 when any target is missed. A failed child makes the
  * run exit 1 at the end.
@@ -62,7 +62,7 @@ if (args.help) {
 }
 const mode: 'dist' | 'src' = args.src ? 'src' : 'dist';
 const smoke = args.smoke || args['update-baseline'];
-const rounds = Number(args.rounds ?? (smoke ? 3 : 5));
+const rounds = Number(args.rounds ?? 5);
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds: a positive integer, got ${args.rounds}`);
 const greps = (args.grep ?? []).map((g) => g.toLowerCase());
 const started = new Date();
@@ -283,7 +283,7 @@ async function runComparison(file: string, meta: ComparisonMeta, env: Record<str
       wanted.add(t.contender!);
       for (const v of Array.isArray(t.vs) ? t.vs : [t.vs]) wanted.add(v);
     }
-    contenders = contenders.filter((c) => wanted.has(c.name));
+    contenders = contenders.filter((c) => wanted.has(c.name) && c.smoke);
     meta = { ...meta, targets: meta.targets.filter((t) => t.atMost !== undefined || t.atLeast !== undefined) };
   }
   const n = Math.min(rounds, meta.rounds ?? rounds);
@@ -295,6 +295,7 @@ async function runComparison(file: string, meta: ComparisonMeta, env: Record<str
     samples: Array(n).fill(null),
     errors: [],
   }));
+  const t0 = performance.now();
   const stopped = new Set<string>();
   const live = contenders.map((c, i) => ({ c, run: runs[i]! })).filter((x) => x.c.skip === null);
   for (let r = 0; r < n; r++) {
@@ -327,7 +328,7 @@ async function runComparison(file: string, meta: ComparisonMeta, env: Record<str
     }
   }
   progress('');
-  const s = summarize(file, meta, runs, n);
+  const s = summarize(file, meta, runs, n, Number(((performance.now() - t0) / 1000).toFixed(1)));
   printTable(s);
   summaries.push(s);
 }
@@ -405,7 +406,7 @@ if (smoke) {
       date: started.toISOString(),
       rounds,
     });
-  } else regressed = checkBaseline(summaries, old, relative(root, path));
+  } else regressed = checkBaseline(summaries, old, relative(root, path), filters.length === 0 && greps.length === 0);
 }
 
 console.log(

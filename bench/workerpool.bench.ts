@@ -29,11 +29,20 @@
  * A last table compares ordered and unordered output of both weft APIs.
  * The smoke runs the first table on 200,000 jobs.
  */
-import { Effect, Stream } from 'effect';
+import type * as effect from 'effect';
 import pMap, { pMapIterable } from 'p-map';
 import PQueue from 'p-queue';
 import { flow, WorkerPool } from 'weftjs';
 import { compare, smoke } from './lib.js';
+
+// Effect is loaded in the processes of its own rows only (their setup):
+// its module graph is large, and in any other child it would only add to
+// the startup and to the heap the collector walks.
+let Effect: typeof effect.Effect;
+let Stream: typeof effect.Stream;
+async function loadEffect(): Promise<void> {
+  ({ Effect, Stream } = await import('effect'));
+}
 
 const N = smoke ? 200_000 : 1_000_000;
 const C = 100;
@@ -162,10 +171,13 @@ export default async function (): Promise<void> {
       'p-map pMapIterable': async () => {
         for await (const _ of pMapIterable(source(), job, { concurrency: C }));
       },
-      'p-queue (add all + onIdle)': async () => {
-        const q = new PQueue({ concurrency: C });
-        for (let i = 0; i < N; i++) q.add(() => job(i));
-        await q.onIdle();
+      'p-queue (add all + onIdle)': {
+        smoke: false, // 20-40 times slower than weft: never the fastest peer
+        run: async () => {
+          const q = new PQueue({ concurrency: C });
+          for (let i = 0; i < N; i++) q.add(() => job(i));
+          await q.onIdle();
+        },
       },
       'floor (hand-written)': () => floor(),
       'floor + for await over results': () => floorForAwait(),
@@ -199,13 +211,16 @@ export default async function (): Promise<void> {
     cases: {
       'weft flow.map().drain()': () => weftFlow(true, SMALL),
       'weft WorkerPool.map (for await)': () => weftPoolMap(true, SMALL),
-      'Effect Stream.mapEffect': () =>
-        Effect.runPromise(
-          Stream.fromIterable(source(SMALL)).pipe(
-            Stream.mapEffect((n) => Effect.promise(() => job(n)), { concurrency: C }),
-            Stream.runDrain,
+      'Effect Stream.mapEffect': {
+        setup: loadEffect,
+        run: () =>
+          Effect.runPromise(
+            Stream.fromIterable(source(SMALL)).pipe(
+              Stream.mapEffect((n) => Effect.promise(() => job(n)), { concurrency: C }),
+              Stream.runDrain,
+            ),
           ),
-        ),
+      },
       'floor (hand-written)': () => floor(SMALL),
     },
   });
