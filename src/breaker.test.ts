@@ -392,3 +392,68 @@ describe('CircuitBreaker', () => {
     expect(() => new CircuitBreaker().execute(1 as never)).toThrow(TypeError);
   });
 });
+
+// Regression tests for issue 13, item 2: a caller's own abort is not the service's failure.
+describe('CircuitBreaker and the caller’s signal', () => {
+  const tripOnFirst = { readyToTrip: (c: Counts) => c.consecutiveFailures >= 1 };
+
+  it('hands fn the caller’s signal, or one that never aborts', async () => {
+    const cb = new CircuitBreaker();
+    const ac = new AbortController();
+    expect(await cb.execute((signal) => signal === ac.signal, { signal: ac.signal })).toBe(true);
+    expect(await cb.execute((signal) => signal instanceof AbortSignal && !signal.aborted)).toBe(true);
+  });
+
+  it('counts an error raised after the caller aborted neither as a success nor as a failure', async () => {
+    const cb = new CircuitBreaker(tripOnFirst);
+    const ac = new AbortController();
+    const work = deferred<string>();
+    const call = cb.execute(() => work.promise, { signal: ac.signal });
+    ac.abort(new Error('client went away'));
+    work.reject(new Error('socket hang up')); // what the work throws once its caller left
+    await expect(call).rejects.toThrow('socket hang up');
+    expect(cb.state).toBe('closed');
+    expect(cb.counts).toEqual(counts(0, 0, 0, 0, 0));
+  });
+
+  it('gives the half-open trial back when the prober’s caller aborts, so another may probe', async () => {
+    const clock = new TestClock();
+    const cb = new CircuitBreaker({ ...tripOnFirst, timeout: 10, clock });
+    await cb.execute(() => Promise.reject(new Error('down'))).catch(() => {});
+    await clock.advance(10);
+    expect(cb.state).toBe('half-open');
+    const ac = new AbortController();
+    const probe = cb.execute(
+      (signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))),
+      { signal: ac.signal },
+    );
+    await expect(cb.execute(() => 1)).rejects.toMatchObject({ code: 'ERR_TOO_MANY_REQUESTS' });
+    ac.abort('bye');
+    await expect(probe).rejects.toBe('bye');
+    expect(await cb.execute(() => 'ok')).toBe('ok');
+    expect(cb.state).toBe('closed');
+  });
+
+  it('lets isSuccessful still count an aborted call as a success', async () => {
+    const cb = new CircuitBreaker({ isSuccessful: (err) => err === 'fine' });
+    const ac = new AbortController();
+    ac.abort('fine');
+    // Already aborted: rejected at once, fn not called, nothing counted.
+    let called = false;
+    await expect(cb.execute(() => (called = true), { signal: ac.signal })).rejects.toBe('fine');
+    expect(called).toBe(false);
+    const ac2 = new AbortController();
+    const call = cb.execute(() => Promise.reject('fine'), { signal: ac2.signal });
+    ac2.abort('x');
+    await expect(call).rejects.toBe('fine');
+    expect(cb.counts.totalSuccesses).toBe(1);
+  });
+
+  it('still counts a failure of a call whose signal did not abort', async () => {
+    const cb = new CircuitBreaker(tripOnFirst);
+    await expect(
+      cb.execute(() => Promise.reject(new Error('500')), { signal: new AbortController().signal }),
+    ).rejects.toThrow('500');
+    expect(cb.state).toBe('open');
+  });
+});

@@ -9,10 +9,22 @@
  * read, as gobreaker's `currentState` does: no timer ever runs.
  */
 import { type Clock, systemClock } from './clock.js';
+import { signalOf } from './internal/abort.js';
 import { FailureWindow } from './internal/breakerwindow.js';
 import { WeftError } from './internal/errors.js';
+import { isThenable } from './internal/promise.js';
+import { guardSignal } from './internal/shapes.js';
 import { checkClock } from './internal/timer.js';
-import { checkInt, checkMs, checkNumber, checkOptFn, checkOpts, checkString } from './internal/validate.js';
+import {
+  checkFn,
+  checkInt,
+  checkMs,
+  checkNumber,
+  checkOptFn,
+  checkOpts,
+  checkString,
+  rangeError,
+} from './internal/validate.js';
 
 /**
  * The three states of a `CircuitBreaker`, named as gobreaker's `State.String()`.
@@ -144,6 +156,9 @@ export class TooManyRequestsError extends WeftError {
   readonly code = 'ERR_TOO_MANY_REQUESTS' as const;
 }
 
+// The signal `fn` gets when the caller gives none: it never aborts.
+let never: AbortSignal | undefined;
+
 const defaultReadyToTrip = (c: Counts): boolean => c.consecutiveFailures > 5;
 const defaultIsSuccessful = (): boolean => false;
 
@@ -272,7 +287,7 @@ export class CircuitBreaker {
     const w = checkOpts(o.window, op, 'window');
     if (w !== undefined) {
       const ms = checkMs(w.ms, op, 'window.ms');
-      if (ms === 0) throw new RangeError(`${op}: \`window.ms\` must be a finite number of milliseconds > 0, got 0`);
+      if (ms === 0) throw rangeError(`${op}: \`window.ms\` must be a finite number of milliseconds > 0, got 0`);
       const buckets = w.buckets === undefined ? 10 : checkInt(w.buckets, op, 'window.buckets', 1, 1000);
       this.#minRequests = w.minRequests === undefined ? 10 : checkInt(w.minRequests, op, 'window.minRequests', 1);
       this.#failureRate = checkNumber(w.failureRate, op, 'window.failureRate', 0, 1);
@@ -299,18 +314,27 @@ export class CircuitBreaker {
   }
 
   /**
-   * Runs `fn` if the breaker admits the request, and settles as `fn` does.
-   * A value or a fulfilled promise counts as a success; a throw or a
-   * rejection is passed to `isSuccessful`, and counts as a failure unless
-   * it returns true. The outcome is ignored if the breaker changed
+   * Runs `fn(signal)` if the breaker admits the request, and settles as
+   * `fn` does. A value or a fulfilled promise counts as a success; a throw
+   * or a rejection is passed to `isSuccessful`, and counts as a failure
+   * unless it returns true. The outcome is ignored if the breaker changed
    * generation meanwhile. A synchronous result is counted at once.
+   *
+   * **Cancellation**: `opts.signal` is handed to `fn` (without one, `fn`
+   * gets a signal that never aborts). An error of a request whose caller
+   * aborted — the signal's reason, or any error once the signal has
+   * aborted — is the caller's doing, not the service's: it counts neither
+   * as a success nor as a failure (gobreaker v2's excluded errors), and
+   * the request no longer counts as admitted; `isSuccessful` can still
+   * count it as a success. An already-aborted signal rejects with its
+   * reason at once, without calling `fn`.
    *
    * Rejects with `CircuitOpenError` (`ERR_CIRCUIT_OPEN`) while open, and
    * `TooManyRequestsError` (`ERR_TOO_MANY_REQUESTS`) while half-open once
    * `maxRequests` trials are admitted, at once and without calling `fn`.
    * Otherwise rejects with what `fn` threw or rejected with, as it is.
    *
-   * @throws TypeError if `fn` is not a function.
+   * @throws TypeError if `fn` is not a function or `opts.signal` not an AbortSignal.
    * @example An error that counts as a success still rejects
    * ```ts
    * import { CircuitBreaker } from 'weftjs';
@@ -319,10 +343,21 @@ export class CircuitBreaker {
    * await cb.execute(() => Promise.reject({ status: 404 })).catch((e) => e.status); // => 404
    * cb.counts; // => { requests: 2, totalSuccesses: 2, totalFailures: 0, consecutiveSuccesses: 2, consecutiveFailures: 0 }
    * ```
+   * @example A caller that gives up does not trip the breaker
+   * ```ts
+   * import { CircuitBreaker, sleep } from 'weftjs';
+   * const cb = new CircuitBreaker({ readyToTrip: (c) => c.consecutiveFailures >= 1 });
+   * const client = new AbortController();
+   * const call = cb.execute((signal) => sleep(1_000, { signal }), { signal: client.signal });
+   * client.abort(new Error('client went away'));
+   * await call.catch((e) => e.message); // => 'client went away'
+   * [cb.state, cb.counts.totalFailures]; // => ['closed', 0]
+   * ```
    */
-  execute<T>(fn: () => T | Promise<T>): Promise<T> {
-    if (typeof fn !== 'function')
-      throw new TypeError(`CircuitBreaker.execute: \`fn\` must be a function, got ${typeof fn}`);
+  execute<T>(fn: (signal: AbortSignal) => T | Promise<T>, opts?: { signal?: AbortSignal }): Promise<T> {
+    checkFn(fn, 'CircuitBreaker.execute', 'fn');
+    const signal = opts === undefined ? undefined : signalOf(opts, 'CircuitBreaker.execute');
+    if (signal?.aborted) return Promise.reject(signal.reason);
     // A callback of the options that throws (onStateChange, readyToTrip,
     // isSuccessful) rejects this call rather than throwing from it.
     let gen: number;
@@ -339,18 +374,18 @@ export class CircuitBreaker {
     }
     let result: T | Promise<T>;
     try {
-      result = fn();
+      result = fn(
+        signal ?? (never ??= guardSignal(new AbortController().signal, 'CircuitBreaker.execute', '(signal) => …')),
+      );
     } catch (err) {
       try {
-        this.#settleError(gen, err);
+        this.#settleError(gen, err, signal);
       } catch (callbackErr) {
         return Promise.reject(callbackErr);
       }
       return Promise.reject(err);
     }
-    if (result instanceof Promise || (result !== null && typeof (result as any)?.then === 'function')) {
-      return this.#track(gen, result as Promise<T>);
-    }
+    if (isThenable(result)) return this.#track(gen, result as Promise<T>, signal);
     try {
       this.#success(gen);
     } catch (err) {
@@ -359,12 +394,12 @@ export class CircuitBreaker {
     return Promise.resolve(result);
   }
 
-  async #track<T>(gen: number, pending: Promise<T>): Promise<T> {
+  async #track<T>(gen: number, pending: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
     let value: T;
     try {
       value = await pending;
     } catch (err) {
-      this.#settleError(gen, err);
+      this.#settleError(gen, err, signal);
       throw err;
     }
     this.#success(gen);
@@ -385,9 +420,16 @@ export class CircuitBreaker {
     return null;
   }
 
-  #settleError(gen: number, err: unknown): void {
+  #settleError(gen: number, err: unknown, signal: AbortSignal | undefined): void {
     if (this.#isSuccessful(err)) this.#success(gen);
+    else if (signal?.aborted) this.#exclude(gen);
     else this.#failure(gen);
+  }
+
+  // gobreaker v2's onExclusion: the request was the caller's to drop; it is
+  // no longer counted as admitted, so a half-open trial slot comes back.
+  #exclude(gen: number): void {
+    if (gen === this.#generation && this.#requests > 0) this.#requests--;
   }
 
   // gobreaker's afterRequest + onSuccess.

@@ -11,6 +11,7 @@ export * from './flow.js';
 export * from './keyedrate.js';
 export * from './lock.js';
 export * from './mutex.js';
+export * from './policy.js';
 export * from './once.js';
 export * from './pool.js';
 export * from './pubsub.js';

@@ -151,8 +151,9 @@ export function retry<T>(
         return await fn(attempt, attemptSignal);
       } catch (err) {
         if (attempt >= attempts) throw err;
-        if (retryIf !== undefined && !retryIf(err, attempt)) throw err;
+        // The caller gave up: never retried, and `retryIf` is not asked.
         if (signal?.aborted) throw signal.reason;
+        if (retryIf !== undefined && !retryIf(err, attempt)) throw err;
       }
       const ms = delayOf(attempt);
       if (ms > 0) await sleep(ms, { signal, clock });

@@ -39,7 +39,7 @@ describe('WorkerPool', () => {
     }
     expect(await Promise.all(results)).toEqual([0, 1, 2, 3, 4, 5]);
     expect(maxActive).toBe(2);
-    expect(pool.stats).toEqual({ concurrency: 2, running: 0, queued: 0, completed: 6, failed: 0 });
+    expect(pool.stats).toEqual({ concurrency: 2, running: 0, queued: 0, completed: 6, failed: 0, canceled: 0 });
   });
 
   it('calls the work synchronously inside submit when a worker is free', async () => {
@@ -610,5 +610,36 @@ describe('WorkerPool.map as a Flow', () => {
     await pool.onIdle();
     await pool.close();
     clean(leaks);
+  });
+});
+
+// Issue 13, item 2: the caller's aborts are not the work's failures.
+describe('WorkerPool stats and cancellation', () => {
+  it('counts a job that fails after its signal aborted as canceled, not failed', async () => {
+    const pool = new WorkerPool(
+      (_: number, { signal }) =>
+        new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('stopped')))),
+    );
+    const ac = new AbortController();
+    const job = pool.submit(1, { signal: ac.signal });
+    ac.abort('bye');
+    await expect(job).rejects.toBe('bye');
+    await pool.onIdle();
+    expect(pool.stats).toMatchObject({ failed: 0, canceled: 1, completed: 0 });
+    await pool.close();
+  });
+
+  it('counts the items a map stops under as canceled, its own failing item as failed', async () => {
+    const pool = new WorkerPool(
+      (n: number, { signal }) =>
+        n === 0
+          ? Promise.reject(new Error('boom'))
+          : new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))),
+      { concurrency: 3 },
+    );
+    await expect(pool.map([1, 2, 0]).drain()).rejects.toThrow('boom');
+    await pool.onIdle();
+    expect(pool.stats).toMatchObject({ failed: 1, canceled: 2, completed: 0 });
+    await pool.close();
   });
 });

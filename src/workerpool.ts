@@ -56,6 +56,12 @@ export interface WorkerPoolStats {
   completed: number;
   /** Jobs that threw or rejected. */
   failed: number;
+  /**
+   * Jobs that threw or rejected after they were cancelled (their signal or
+   * their map's aborted, their map stopped, or the pool closed without
+   * drain): the caller's doing, not the work's, so not counted as `failed`.
+   */
+  canceled: number;
 }
 
 /**
@@ -175,6 +181,7 @@ export class WorkerPool<T, R> {
       queued: p.queuedJobs,
       completed: p.completed,
       failed: p.failed,
+      canceled: p.canceled,
     };
   }
 
@@ -212,7 +219,7 @@ export class WorkerPool<T, R> {
    * ac.abort('stop');
    * await job.catch((e) => e); // => 'stop'
    * await pool.onIdle();
-   * pool.stats.failed; // => 1
+   * [pool.stats.failed, pool.stats.canceled]; // => [0, 1]
    * ```
    * @see WorkerPool.map
    */

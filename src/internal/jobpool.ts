@@ -184,7 +184,10 @@ export class JobPool<T, R> extends SlotPool {
       this.completed++;
       job.settle(v as R);
     } else {
-      this.failed++;
+      // Already rejected with the reason of its signal (or of a close
+      // without drain): its work failed because it was stopped.
+      if (job.settled) this.canceled++;
+      else this.failed++;
       job.fail(v);
     }
     this.release(slot);

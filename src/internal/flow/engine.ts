@@ -391,6 +391,7 @@ export class MapEngine<T, U> extends ResultWindow implements AsyncIterableIterat
       }
       if (pool !== null) {
         if (ok) pool.completed++;
+        else if ((this.#state as State) === STOPPED) pool.canceled++;
         else pool.failed++;
       }
       // (`as State`: the state may have changed during the awaits since it was read.)
@@ -506,6 +507,7 @@ export class MapEngine<T, U> extends ResultWindow implements AsyncIterableIterat
     loop.item = undefined;
     if (pool !== null) {
       if (ok) pool.completed++;
+      else if (this.#state === STOPPED) pool.canceled++;
       else pool.failed++;
     }
     this.#deliver(loop.seq, item, ok, v);

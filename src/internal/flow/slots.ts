@@ -41,8 +41,9 @@ export class Feeder implements Linked {
  *   `release`, synchronously;
  * - `concurrency`, `paused` and `queue.length` are current whenever a loop
  *   reads them, so that a loop can rule out `shouldYield` without a call;
- * - `completed` and `failed` are the pool's own counters, which loops
- *   increment for the items they run.
+ * - `completed`, `failed` and `canceled` are the pool's own counters,
+ *   which loops increment for the items they run (an item that fails once
+ *   its map has stopped, aborted or broken off, is `canceled`).
  */
 export interface Slots {
   readonly concurrency: number;
@@ -51,6 +52,7 @@ export interface Slots {
   readonly queue: { readonly length: number };
   completed: number;
   failed: number;
+  canceled: number;
   /** A free slot for `m`, or -1 (none free, paused, closed, or others queued first). */
   take(m: Mapper): number;
   /** Queues `m` for a slot. */
@@ -85,6 +87,7 @@ export abstract class SlotPool implements Slots {
   readonly queue = new WaitQueue<Linked>();
   completed = 0;
   failed = 0;
+  canceled = 0;
   /** Slots lent now. */
   running = 0;
   state: PoolState = OPEN;
