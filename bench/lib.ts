@@ -21,11 +21,14 @@
  * How a child measures (`measure.ts`): the contender's `setup`, then one
  * call whose result goes to `check`; then, for a `heavy` comparison (one
  * call is a whole run of many operations), one more warm-up call and 3
- * timed calls; otherwise calls for 300 ms of warm-up, then 5 timed samples
- * of about 50 ms each (100 ms and 3 samples in the smoke) (a simple timed loop, `await`ed when the case returns
- * a promise). `gc()` runs before each timed call or sample, so one does not
- * pay for the garbage of the one before. The child reports the median time
- * per call; `run.ts` takes the median of those over the rounds.
+ * timed calls (2, and no more warm-up, after a first call of over a
+ * second); otherwise calls for 300 ms of warm-up, then 5 timed samples
+ * of about 50 ms each (100 ms and 3 samples in the smoke): a simple timed
+ * loop, `await`ed when the case returns a promise. `gc()` runs before each
+ * timed call or sample, so one does not pay for the garbage of the one
+ * before. The child reports the median time per call; `run.ts` takes the
+ * median of those over the rounds. Under `--check`, the first call is all
+ * a child makes.
  */
 import { writeSync } from 'node:fs';
 
@@ -247,6 +250,7 @@ export async function compare(title: string, opts: CompareOptions): Promise<void
     heavy: opts.heavy ?? false,
     metric: opts.metric ?? 'time',
     smoke,
+    only: process.env.WEFT_BENCH_CHECK === '1',
     check: opts.check === undefined ? undefined : (v) => opts.check!(v, task.contender),
   });
   emit('result', { title, contender: task.contender, ...result } satisfies ResultLine);

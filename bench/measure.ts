@@ -4,7 +4,8 @@
  * `performance.now()`, not a benchmarking library, so what is timed is
  * plain to read: the first call is untimed warm-up whose result goes to
  * `check`; a heavy contender (one call is a whole run) gets one more
- * warm-up call, then 3 timed calls (the smoke runs smaller sizes); a
+ * warm-up call, then 3 timed calls (where the first call took over a
+ * second: no more warm-up, 2 timed calls); a
  * light one is called for 300 ms (100 ms) of warm-up, then timed in 5 (3)
  * samples of about 50 ms (30 ms) each, the calls of a sample in one loop,
  * each call awaited when the case returns a promise. A `once` contender's
@@ -19,6 +20,8 @@ export interface MeasureOptions {
   heavy: boolean;
   metric: 'time' | 'maxRSS';
   smoke: boolean;
+  /** `--check`: the first call only, timed, as for `once`. */
+  only: boolean;
   check: ((value: unknown) => void) | undefined;
 }
 
@@ -74,7 +77,7 @@ export async function measure(c: Contender, o: MeasureOptions): Promise<Measured
   if (async) first = await first;
   const firstMs = performance.now() - t0;
   o.check?.(first);
-  if (c.once) return { value: firstMs * 1e6, samples: [firstMs * 1e6], calls: 1 };
+  if (c.once || o.only) return { value: firstMs * 1e6, samples: [firstMs * 1e6], calls: 1 };
   // Milliseconds for n calls in one loop; a sync case is not awaited, so
   // no microtask turn is in its timing.
   const time = async
@@ -90,9 +93,12 @@ export async function measure(c: Contender, o: MeasureOptions): Promise<Measured
       };
 
   if (o.heavy) {
-    await time(1);
+    // A call of over a second was warm long before it ended: no more
+    // warm-up, and 2 timed calls, so a slow peer does not cost a minute a round.
+    const slow = firstMs > 1000;
+    if (!slow) await time(1);
     const samples: number[] = [];
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < (slow ? 2 : 3); i++) {
       gc();
       samples.push((await time(1)) * 1e6);
     }

@@ -233,7 +233,7 @@ export function printTable(s: ComparisonSummary): void {
   for (const c of s.contenders) {
     let row: string;
     if (c.skip !== null) row = `skipped: ${c.skip}`;
-    else if (c.median === null) row = `failed: ${c.errors[0] ?? 'no round ran'}`;
+    else if (c.median === null) row = `not measured: ${c.errors[0] ?? 'no round ran'}`;
     else {
       const value = rss ? fmtBytes(c.median) : fmtTime(c.median);
       const rate = c.perSec === null ? '' : fmtRate(c.perSec);
