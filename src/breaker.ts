@@ -12,6 +12,7 @@ import { type Clock, systemClock } from './clock.js';
 import { signalOf } from './internal/abort.js';
 import { FailureWindow } from './internal/breakerwindow.js';
 import { WeftError } from './internal/errors.js';
+import { inspectAs, inspectKey } from './internal/inspect.js';
 import { isThenable } from './internal/promise.js';
 import { guardSignal } from './internal/shapes.js';
 import { checkClock } from './internal/timer.js';
@@ -299,6 +300,17 @@ export class CircuitBreaker {
       this.#maxTimeout = checkNumber(b.maxTimeout, op, 'backoff.maxTimeout', this.#timeout);
     }
     this.#newGeneration(this.#clock.now());
+  }
+
+  /** How `util.inspect` shows it: CircuitBreaker { ... } with its state now. */
+  [inspectKey](depth: number, options: unknown, inspect?: (v: unknown, o?: unknown) => string): string {
+    return inspectAs(
+      'CircuitBreaker',
+      { name: this.name, state: this.state, counts: this.counts },
+      depth,
+      options,
+      inspect,
+    );
   }
 
   /** The current state, brought up to date with the clock (which may move open to half-open). */

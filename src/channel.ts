@@ -6,6 +6,7 @@
  * `capacity` are `len` and `cap`, and `select` (in `select.ts`) waits on
  * several channels at once.
  */
+
 import { signalOf } from './internal/abort.js';
 import {
   CLOSED,
@@ -19,6 +20,7 @@ import {
   take,
 } from './internal/chanhooks.js';
 import { WeftError } from './internal/errors.js';
+import { inspectAs, inspectKey } from './internal/inspect.js';
 import { DONE, DONE_PROMISE, RESOLVED } from './internal/promise.js';
 import { Ring } from './internal/ring.js';
 import { checkInt } from './internal/validate.js';
@@ -144,6 +146,17 @@ export class Channel<T> implements AsyncIterable<T> {
   }
 
   /** How many values the channel buffers (Go's `cap`); 0 for an unbuffered channel. */
+  /** How `util.inspect` shows it: Channel { ... } with its state now. */
+  [inspectKey](depth: number, options: unknown, inspect?: (v: unknown, o?: unknown) => string): string {
+    return inspectAs(
+      'Channel',
+      { length: this.length, capacity: this.capacity, closed: this.closed },
+      depth,
+      options,
+      inspect,
+    );
+  }
+
   get capacity(): number {
     return this.#capacity;
   }

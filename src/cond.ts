@@ -5,10 +5,10 @@
  */
 import { signalOf } from './internal/abort.js';
 import { holder as holderOf } from './internal/hooks.js';
+import { show, typeError } from './internal/validate.js';
 import { Waiter, WaitQueue } from './internal/waiter.js';
 import type { Lock } from './lock.js';
 import { Mutex, NotLockedError } from './mutex.js';
-import { show, typeError } from './internal/validate.js';
 
 /** A waiting `Cond.wait`; once woken, it is queued for the mutex at once, ahead of later comers. */
 class CondWaiter extends Waiter<void> {

@@ -7,8 +7,8 @@
 import { CanceledError } from './context.js';
 import { checkSignal, listen, signalOf, unlisten } from './internal/abort.js';
 import { WeftError } from './internal/errors.js';
-import { guardSignal } from './internal/shapes.js';
 import { type Outcome, RESOLVED, settle } from './internal/promise.js';
+import { guardSignal } from './internal/shapes.js';
 import { checkFn, checkOpts, rangeError, show, typeError } from './internal/validate.js';
 import { Waiter, WaitQueue } from './internal/waiter.js';
 
@@ -333,6 +333,13 @@ export class ErrGroup {
     const waiter = new Waiter<void>('ErrGroup.wait', signal);
     this.#waiters.push(waiter);
     return waiter.promise;
+  }
+  /**
+   * `await using g = new ErrGroup()`: waits for every task, as `wait()`,
+   * when the block is left, and rethrows the first task error.
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.wait();
   }
 
   #start(fn: (signal: AbortSignal) => unknown): void {

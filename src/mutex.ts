@@ -3,9 +3,11 @@
  * after Go's `sync.Mutex`: one holder at a time, waiters served in the
  * order they came, the lock handed directly from one holder to the next.
  */
+
 import { signalOf } from './internal/abort.js';
 import { WeftError } from './internal/errors.js';
 import { holder } from './internal/hooks.js';
+import { inspectAs, inspectKey } from './internal/inspect.js';
 import { Permits } from './internal/permits.js';
 import { checkFn } from './internal/validate.js';
 import type { Lock } from './lock.js';
@@ -102,6 +104,11 @@ export class Mutex {
   }
 
   /** Whether the mutex is held now. */
+  /** How `util.inspect` shows it: Mutex { ... } with its state now. */
+  [inspectKey](depth: number, options: unknown, inspect?: (v: unknown, o?: unknown) => string): string {
+    return inspectAs('Mutex', { locked: this.locked }, depth, options, inspect);
+  }
+
   get locked(): boolean {
     return this.#p.cur !== 0;
   }

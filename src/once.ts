@@ -3,8 +3,10 @@
  * `sync.OnceFunc` and `sync.OnceValue`: lazy initialisation that every
  * caller, concurrent or later, sees completed.
  */
+import { signalOf } from './internal/abort.js';
 import { isThenable, noop } from './internal/promise.js';
 import { checkFn } from './internal/validate.js';
+import { waitFor } from './internal/waiter.js';
 
 const IDLE = 0;
 const RUNNING = 1;
@@ -67,8 +69,14 @@ export class Once {
    * that first function has settled (resolving at once if it has). `fn` is
    * called synchronously, before `do` returns.
    *
+   * **Cancellation**: when `opts.signal` aborts, this call stops waiting
+   * and rejects with `signal.reason`, leaving nothing behind; the first
+   * `fn` runs on, and the `Once` is done when it settles. An
+   * already-aborted signal rejects a call that would wait; the call that
+   * runs `fn` is not refused (it does not wait to start).
+   *
    * Rejects with the first `fn`'s error, for the caller that ran it only.
-   * @throws TypeError at once if `fn` is not a function.
+   * @throws TypeError at once if `fn` is not a function or `opts.signal` not an AbortSignal.
    * @example A synchronous function runs at once
    * ```ts
    * import { Once } from 'weftjs';
@@ -80,11 +88,16 @@ export class Once {
    * ```
    * @see Once
    */
-  do(fn: () => unknown): Promise<void> {
+  do(fn: () => unknown, opts?: { signal?: AbortSignal }): Promise<void> {
     checkFn(fn, 'Once.do', 'fn');
+    const signal = signalOf(opts, 'Once.do');
     if (this.#state === DONE) return Promise.resolve();
-    // (`#settled` is unset only for a call from inside a synchronous `fn`.)
-    if (this.#state === RUNNING) return this.#settled ?? Promise.resolve();
+    if (this.#state === RUNNING) {
+      // (`#settled` is unset only for a call from inside a synchronous `fn`.)
+      if (this.#settled === undefined) return Promise.resolve();
+      if (signal?.aborted) return Promise.reject(signal.reason);
+      return waitFor(this.#settled, signal, 'Once.do');
+    }
     this.#state = RUNNING;
     let result: unknown;
     try {
@@ -108,10 +121,9 @@ export class Once {
     );
     // Waiters see the settling, never the error.
     this.#settled = run.then(noop, noop);
-    return run;
+    return waitFor(run, signal, 'Once.do');
   }
 }
-
 
 /**
  * Returns a function that calls `fn` on its first call only, as Go's

@@ -52,7 +52,8 @@ export class Pool<T> {
   readonly #items: T[] = [];
 
   constructor(opts: PoolOptions<T>) {
-    if (opts === null || typeof opts !== 'object') throw typeError(`Pool: \`opts\` must be an object, got ${show(opts)}`);
+    if (opts === null || typeof opts !== 'object')
+      throw typeError(`Pool: \`opts\` must be an object, got ${show(opts)}`);
     this.#create = checkFn(opts.create, 'Pool', 'create');
     this.#reset = checkOptFn(opts.reset, 'Pool', 'reset');
     this.#max =

@@ -12,6 +12,7 @@ import { signalOf } from './internal/abort.js';
 import { Bucket, EPS } from './internal/bucket.js';
 import { WeftError } from './internal/errors.js';
 import { lastUpdate } from './internal/hooks.js';
+import { inspectAs, inspectKey } from './internal/inspect.js';
 import { RESOLVED } from './internal/promise.js';
 import { checkClock, startTimer, stopTimer } from './internal/timer.js';
 import { checkInt, checkMs, checkNumber, checkRequiredOpts, rangeError } from './internal/validate.js';
@@ -222,6 +223,17 @@ export class RateLimiter {
   }
 
   /** Number of `wait` calls still waiting for their time. */
+  /** How `util.inspect` shows it: RateLimiter { ... } with its state now. */
+  [inspectKey](depth: number, options: unknown, inspect?: (v: unknown, o?: unknown) => string): string {
+    return inspectAs(
+      'RateLimiter',
+      { rate: this.rate, burst: this.burst, tokens: this.tokens(), waiting: this.waiting },
+      depth,
+      options,
+      inspect,
+    );
+  }
+
   get waiting(): number {
     return this.#queue === null ? 0 : this.#queue.length;
   }

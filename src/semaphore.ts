@@ -3,8 +3,10 @@
  * golang.org/x/sync/semaphore: `size` permits, taken and given back by
  * weight, waiters served strictly first-in first-out.
  */
+
 import { signalOf } from './internal/abort.js';
 import { WeftError } from './internal/errors.js';
+import { inspectAs, inspectKey } from './internal/inspect.js';
 import { Permits } from './internal/permits.js';
 import { checkFn, checkInt, checkOpts, rangeError } from './internal/validate.js';
 import type { Lock } from './lock.js';
@@ -128,6 +130,17 @@ export class Semaphore {
   }
 
   /** The number of permits. */
+  /** How `util.inspect` shows it: Semaphore { ... } with its state now. */
+  [inspectKey](depth: number, options: unknown, inspect?: (v: unknown, o?: unknown) => string): string {
+    return inspectAs(
+      'Semaphore',
+      { size: this.size, available: this.available, waiting: this.waiting },
+      depth,
+      options,
+      inspect,
+    );
+  }
+
   get size(): number {
     return this.#p.size;
   }

@@ -256,7 +256,8 @@ export class Singleflight {
     // gets a signal that never aborts, shared by this group's runs.
     let signalOfRun: AbortSignal;
     if (fn.length === 0) signalOfRun = this.#never ??= new AbortController().signal;
-    else signalOfRun = guardSignal((call.controller = new AbortController()).signal, 'Singleflight.do', '(signal) => …');
+    else
+      signalOfRun = guardSignal((call.controller = new AbortController()).signal, 'Singleflight.do', '(signal) => …');
     settle(fn, signalOfRun, undefined, call);
     return promise;
   }

@@ -2,8 +2,56 @@
  * Package syncmap provides a map with Go's `sync.Map` operations, plus an
  * asynchronous compute-if-absent that runs once per key at a time.
  */
+import { signalOf } from './internal/abort.js';
 import { isThenable } from './internal/promise.js';
 import { checkFn } from './internal/validate.js';
+import { Waiter } from './internal/waiter.js';
+
+/**
+ * One running `loadOrCompute` for a key: its result, and the callers
+ * waiting for it. `compute`'s signal aborts when the last caller that can
+ * leave (one with a signal) has left and none without a signal waits.
+ */
+class Computation<V> {
+  readonly controller = new AbortController();
+  promise!: Promise<V>;
+  /** Callers without a signal: they never leave. */
+  #stay = 0;
+  /** Callers with a signal still waiting. */
+  #leaving = 0;
+
+  join(signal: AbortSignal | undefined): Promise<V> {
+    if (signal === undefined) {
+      this.#stay++;
+      return this.promise;
+    }
+    this.#leaving++;
+    const w = new ComputeCaller<V>(signal, this);
+    this.promise.then(
+      (v) => w.settle(v),
+      (err) => w.fail(err),
+    );
+    return w.promise;
+  }
+
+  /** A caller with a signal left; the last one out aborts the computation. */
+  left(reason: unknown): void {
+    if (--this.#leaving === 0 && this.#stay === 0) this.controller.abort(reason);
+  }
+}
+
+class ComputeCaller<V> extends Waiter<V> {
+  readonly #computation: Computation<V>;
+  constructor(signal: AbortSignal, computation: Computation<V>) {
+    super('SyncMap.loadOrCompute', signal);
+    this.#computation = computation;
+  }
+  override handleEvent(): void {
+    if (this.settled) return;
+    super.handleEvent();
+    this.#computation.left(this.signal!.reason);
+  }
+}
 
 /** What `SyncMap.loadOrStore` returns. */
 export interface LoadOrStoreResult<V> {
@@ -79,7 +127,7 @@ function same(a: unknown, b: unknown): boolean {
 export class SyncMap<K, V> {
   readonly #map = new Map<K, V>();
   /** Computations in flight, by key. */
-  readonly #computing = new Map<K, Promise<V>>();
+  readonly #computing = new Map<K, Computation<V>>();
 
   /** Entries stored now (computations in flight not counted). */
   get size(): number {
@@ -300,9 +348,12 @@ export class SyncMap<K, V> {
    * With a value present, resolves at once; a `compute` that returns a
    * plain value stores it at once.
    *
-   * **Cancellation**: none; the callers of a computation wait for it to
-   * settle. To stop waiting, race the promise with a signal; to bound the
-   * computation, give `compute` its own signal or timeout.
+   * **Cancellation**: when `opts.signal` aborts, this caller stops
+   * waiting and rejects with `signal.reason`, leaving nothing behind.
+   * `compute` receives a signal of its own that aborts once every caller
+   * waiting for it has gone (as `Singleflight`'s), with the last one's
+   * reason; a caller without a signal never goes. An already-aborted signal
+   * rejects a call that would wait.
    *
    * Rejects with `compute`'s error as it is.
    * @throws TypeError at once if `compute` is not a function.
@@ -324,21 +375,29 @@ export class SyncMap<K, V> {
    * @see SyncMap.loadOrStore
    * @see Singleflight
    */
-  loadOrCompute(key: K, compute: (key: K) => V | Promise<V>): Promise<V> {
-    if (typeof compute !== 'function') checkFn(compute, 'SyncMap.loadOrCompute', 'compute');
+  loadOrCompute(
+    key: K,
+    compute: (key: K, signal: AbortSignal) => V | Promise<V>,
+    opts?: { signal?: AbortSignal },
+  ): Promise<V> {
+    const op = 'SyncMap.loadOrCompute';
+    if (typeof compute !== 'function') checkFn(compute, op, 'compute');
+    const signal = signalOf(opts, op);
     const map = this.#map;
     if (map.has(key)) return Promise.resolve(map.get(key) as V);
+    if (signal?.aborted) return Promise.reject(signal.reason);
     const running = this.#computing.get(key);
-    if (running !== undefined) return running;
+    if (running !== undefined) return running.join(signal);
+    const computation = new Computation<V>();
     let result: V | Promise<V>;
     try {
-      result = compute(key);
+      result = compute(key, computation.controller.signal);
     } catch (err) {
       return Promise.reject(err);
     }
     if (!isThenable(result)) return Promise.resolve(this.loadOrStore(key, result).value);
     const computing = this.#computing;
-    const p = Promise.resolve(result).then(
+    computation.promise = Promise.resolve(result).then(
       (value) => {
         computing.delete(key);
         return this.loadOrStore(key, value).value;
@@ -348,7 +407,7 @@ export class SyncMap<K, V> {
         throw err;
       },
     );
-    computing.set(key, p);
-    return p;
+    computing.set(key, computation);
+    return computation.join(signal);
   }
 }

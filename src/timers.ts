@@ -7,8 +7,8 @@
 import { Channel } from './channel.js';
 import { type Clock, systemClock } from './clock.js';
 import { checkSignal, listen, unlisten } from './internal/abort.js';
-import { checkClock, startTimer, stopTimer } from './internal/timer.js';
-import { checkMs, checkOpts, checkPositiveMs } from './internal/validate.js';
+import { checkClock, refTimer, startTimer, stopTimer } from './internal/timer.js';
+import { checkBool, checkMs, checkOpts, checkPositiveMs } from './internal/validate.js';
 import { recv, select } from './select.js';
 
 /** Options of `after`. */
@@ -23,6 +23,8 @@ export interface AfterOptions {
 export interface TickerOptions {
   /** Source of time and timers (default `systemClock`). */
   clock?: Clock;
+  /** Start unref'd: the ticker alone does not keep the process alive (default false; see `Ticker.unref`). */
+  unref?: boolean;
 }
 
 // The pending timer of one `after` call, and its abort listener.
@@ -162,6 +164,7 @@ export class Ticker implements AsyncIterable<number>, Disposable {
   #due = 0;
   #handle: unknown = undefined;
   #running = false;
+  #refed = true;
   // Closed by stop(), to end the iterations of this ticker; replaced by reset().
   #stopped = new Channel<never>();
 
@@ -174,7 +177,34 @@ export class Ticker implements AsyncIterable<number>, Disposable {
     this.#period = checkPeriod(ms, 'Ticker');
     checkOpts(opts, 'Ticker');
     this.#clock = checkClock(opts?.clock, 'Ticker', systemClock);
+    this.#refed = !checkBool(opts?.unref, 'Ticker', 'unref', false);
     this.#start();
+  }
+
+  /**
+   * Lets the process exit while only this ticker is left running (Node's
+   * `timeout.unref()`), as a background heartbeat should; `ref()` undoes
+   * it. Both return the ticker and hold across `reset`. A no-op on
+   * platforms and clocks whose timers cannot be unref'd.
+   *
+   * @example A heartbeat that does not keep the process alive
+   * ```ts
+   * import { Ticker } from 'weftjs';
+   * using heartbeat = new Ticker(1_000).unref();
+   * heartbeat.channel.capacity; // => 1
+   * ```
+   */
+  unref(): this {
+    this.#refed = false;
+    if (this.#running) refTimer(this.#handle, false);
+    return this;
+  }
+
+  /** Undoes `unref()`: the ticker keeps the process alive again while it runs. */
+  ref(): this {
+    this.#refed = true;
+    if (this.#running) refTimer(this.#handle, true);
+    return this;
   }
 
   /** The channel the ticks are delivered on: capacity 1, never closed. */
@@ -244,6 +274,7 @@ export class Ticker implements AsyncIterable<number>, Disposable {
     this.#running = true;
     this.#due = this.#clock.now() + this.#period;
     this.#handle = startTimer(this.#clock, this.#tick, this.#period, 'Ticker');
+    if (!this.#refed) refTimer(this.#handle, false);
   }
 
   #halt(): void {
@@ -265,5 +296,6 @@ export class Ticker implements AsyncIterable<number>, Disposable {
     if (next <= now) next += Math.floor((now - next) / this.#period + 1) * this.#period;
     this.#due = next;
     this.#handle = startTimer(this.#clock, this.#tick, next - now, 'Ticker');
+    if (!this.#refed) refTimer(this.#handle, false);
   };
 }

@@ -12,8 +12,10 @@ import { WeftError } from './internal/errors.js';
 import { MAP, MapEngine, type Mode, SETTLED } from './internal/flow/engine.js';
 import { OPEN } from './internal/flow/slots.js';
 import { checkSource, Derived, isSyncSource, openSource, type Source } from './internal/flow/source.js';
+import { inspectAs, inspectKey } from './internal/inspect.js';
 import { JobPool } from './internal/jobpool.js';
 import { checkBool, checkFn, checkInt, checkOpts } from './internal/validate.js';
+import { waitFor } from './internal/waiter.js';
 
 /** What a job's function receives besides the job. */
 export interface JobContext {
@@ -170,6 +172,11 @@ export class WorkerPool<T, R> {
       if (this.#signal.aborted) this.#signalAborted();
       else listen(this.#signal, this.#onSignal, 'WorkerPool');
     }
+  }
+
+  /** How `util.inspect` shows it: WorkerPool { ... } with its state now. */
+  [inspectKey](depth: number, options: unknown, inspect?: (v: unknown, o?: unknown) => string): string {
+    return inspectAs('WorkerPool', this.stats, depth, options, inspect);
   }
 
   /** The current counters: a fresh snapshot on each read. */
@@ -386,7 +393,10 @@ export class WorkerPool<T, R> {
 
   /**
    * Resolves when no job is running and none is queued (at once if so
-   * now). It does not wait: it never rejects and takes no signal.
+   * now). It never rejects but for its signal.
+   *
+   * **Cancellation**: when `opts.signal` aborts, the wait rejects with
+   * `signal.reason` and leaves nothing behind; the pool is untouched.
    *
    * @example
    * ```ts
@@ -399,8 +409,10 @@ export class WorkerPool<T, R> {
    * ```
    * @see WorkerPool.close
    */
-  onIdle(): Promise<void> {
-    return this.#pool.whenIdle('WorkerPool.onIdle');
+  onIdle(opts?: { signal?: AbortSignal }): Promise<void> {
+    const signal = signalOf(opts, 'WorkerPool.onIdle');
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return this.#pool.whenIdle('WorkerPool.onIdle', signal);
   }
 
   /**
@@ -409,8 +421,10 @@ export class WorkerPool<T, R> {
    * running jobs finish; with `drain: false` queued and running jobs reject
    * with `PoolClosedError` (`ERR_POOL_CLOSED`) and the running jobs'
    * signals abort. Resolves when no job is running any more (a paused pool
-   * drains after `resume()`). Calling it again returns the same promise; a
-   * `drain: false` call ends a drain in progress.
+   * drains after `resume()`). `opts.signal` stops this wait only (the call
+   * rejects with `signal.reason`; the pool goes on closing). Calling it
+   * again waits for the same close; a `drain: false` call ends a drain in
+   * progress. `await using` closes a pool with drain at the end of its block.
    *
    * @throws TypeError if `opts` or `drain` has the wrong type.
    *
@@ -427,14 +441,21 @@ export class WorkerPool<T, R> {
    * ```
    * @see WorkerPool.onIdle
    */
-  close(opts?: { drain?: boolean }): Promise<void> {
+  close(opts?: { drain?: boolean; signal?: AbortSignal }): Promise<void> {
     checkOpts(opts, 'WorkerPool.close');
     const drain = checkBool(opts?.drain, 'WorkerPool.close', 'drain', true);
+    const signal = signalOf(opts, 'WorkerPool.close');
     const closed = this.#pool.whenClosed();
     this.#startClose();
     if (!drain) this.#pool.abortAll(new PoolClosedError('WorkerPool.close: the pool closed without drain'));
     this.#pool.checkIdle();
-    return closed;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return waitFor(closed, signal, 'WorkerPool.close');
+  }
+
+  /** `await using pool = new WorkerPool(...)`: closes the pool with drain, as `close()`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   // The pool's signal listener: one object for the pool's life, removed when it closes.

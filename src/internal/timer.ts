@@ -79,3 +79,16 @@ export function checkClock(clock: unknown, op: string, fallback: Clock): Clock {
   }
   return clock as Clock;
 }
+
+/**
+ * Lets (`on` false) or stops (`on` true) a pending timer keep the process
+ * alive, where the platform's handle can (Node's and Bun's `unref`/`ref`);
+ * a no-op elsewhere (browsers, virtual clocks).
+ */
+export function refTimer(handle: unknown, on: boolean): void {
+  if (handle instanceof LongTimer) handle = handle.handle;
+  const h = handle as { ref?: () => unknown; unref?: () => unknown } | null;
+  if (h === null || typeof h !== 'object') return;
+  if (on) h.ref?.();
+  else h.unref?.();
+}

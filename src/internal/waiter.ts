@@ -152,3 +152,19 @@ export class WaitQueue<W extends Linked = Waiter<any>> implements WaiterHome {
     return out;
   }
 }
+
+/**
+ * Waits for `p` until `signal` aborts: `p` itself without a signal; with
+ * one, a promise that settles as `p` does or rejects with the reason,
+ * whichever comes first, and leaves no listener behind either way. The
+ * caller checks first that `signal` has not aborted.
+ */
+export function waitFor<T>(p: Promise<T>, signal: AbortSignal | undefined, op: string): Promise<T> {
+  if (signal === undefined) return p;
+  const w = new Waiter<T>(op, signal);
+  p.then(
+    (v) => w.settle(v),
+    (err) => w.fail(err),
+  );
+  return w.promise;
+}

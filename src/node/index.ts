@@ -1,3 +1,4 @@
+/// <reference types="node" />
 // weft/node: what only Node has: Shutdown (signals, HTTP servers, diagnostics_channel events).
 
 export * from './shutdown.js';

@@ -176,10 +176,10 @@ export abstract class SlotPool implements Slots {
     this.wakeAll();
   }
 
-  /** Resolves when the pool is idle; `op` names the wait in leak reports. */
-  whenIdle(op: string): Promise<void> {
+  /** Resolves when the pool is idle; `op` names the wait in leak reports; `signal` (not aborted) stops it. */
+  whenIdle(op: string, signal: AbortSignal | undefined): Promise<void> {
     if (this.isIdle()) return Promise.resolve();
-    const w = new Waiter<void>(op, undefined);
+    const w = new Waiter<void>(op, signal);
     this.#idle.push(w);
     return w.promise;
   }
