@@ -603,3 +603,49 @@ describe('flow over a synchronous source of promises', () => {
     clean(leaks);
   });
 });
+
+describe('Flow.forEach and reduce as sinks of a concurrent stage (issue 14)', () => {
+  it('a synchronous callback that throws rejects forEach once, with its error, and closes the source', async () => {
+    using leaks = trackLeaks();
+    const src = counted();
+    const calls: number[] = [];
+    const run = flow(src.source)
+      .map(async (n) => n, { concurrency: 4 })
+      .forEach((n) => {
+        calls.push(n);
+        if (n === 5) throw new Error('bad item');
+      });
+    await expect(run).rejects.toThrow('bad item');
+    expect(calls).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(src.state.closed).toBe(true);
+    await tick();
+    clean(leaks);
+  });
+
+  it('an async callback that rejects stops the flow and aborts the other callbacks’ signal', async () => {
+    const signals: AbortSignal[] = [];
+    const run = flow([1, 2, 3, 4])
+      .map((n) => n, { concurrency: 2 })
+      .forEach(
+        (n, signal) => {
+          signals.push(signal);
+          return n === 2 ? Promise.reject(new Error('two')) : new Promise(() => {});
+        },
+        { concurrency: 3 },
+      );
+    await expect(run).rejects.toThrow('two');
+    expect(signals.length).toBeGreaterThanOrEqual(2);
+    expect(signals.every((s) => s.aborted)).toBe(true);
+  });
+
+  it('reduce folds in order after a map, with a sync or an async fn', async () => {
+    const src = () => flow([1, 2, 3, 4]).map(async (n) => n, { concurrency: 3 });
+    expect(await src().reduce((acc, n) => acc + n, 0)).toBe(10);
+    expect(await src().reduce(async (acc, n) => `${acc}${n}`, '')).toBe('1234');
+    await expect(
+      src().reduce(() => {
+        throw new Error('no');
+      }, 0),
+    ).rejects.toThrow('no');
+  });
+});

@@ -399,6 +399,10 @@ export class Flow<T> implements AsyncIterable<T> {
     checkFn(fn, 'Flow.forEach', 'fn');
     const concurrency = checkConcurrency(opts, 'Flow.forEach');
     const [up, sync] = this.#open(this.#signal);
+    // After a concurrent stage, `fn` is that stage's sink: a synchronous
+    // callback costs no promise per item, an async one is awaited with up
+    // to `concurrency` calls at once, the stage's results waiting meanwhile.
+    if (up instanceof MapEngine) return (up as MapEngine<unknown, T>).run(fn, concurrency);
     const e = new MapEngine<T, unknown>(up, sync, fn, {
       concurrency,
       window: windowOf(concurrency),
@@ -444,7 +448,20 @@ export class Flow<T> implements AsyncIterable<T> {
   async reduce<A>(fn: (acc: A, x: T) => A | Promise<A>, init: A): Promise<A> {
     checkFn(fn, 'Flow.reduce', 'fn');
     let acc = init;
-    const it = this[Symbol.asyncIterator]();
+    const [up, sync] = this.#open(this.#signal);
+    if (up instanceof MapEngine) {
+      // A sink of one call at a time: a synchronous fn costs no promise per item.
+      const set = (a: A) => {
+        acc = a;
+      };
+      await (up as MapEngine<unknown, T>).run((x) => {
+        const v = fn(acc, x);
+        if (isThenable(v)) return (v as Promise<A>).then(set);
+        acc = v as A;
+      }, 1);
+      return acc;
+    }
+    const it = sync ? identityStage(up, true, this.#signal) : (up as AsyncIterator<T>);
     try {
       for (;;) {
         const r = await it.next();

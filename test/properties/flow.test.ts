@@ -109,6 +109,62 @@ describe('Flow properties', () => {
     );
   });
 
+  it('forEach after a map, with a sync or an async callback of any concurrency, sees what toArray does', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 30 }), fc.integer({ min: 0, max: 30 })), { maxLength: 40 }),
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.boolean(),
+        fc.boolean(),
+        fc.boolean(),
+        async (steps, concurrency, eachConcurrency, ordered, asyncEach, viaPool) => {
+          const clock = new TestClock();
+          const sleep = (ms: number) => new Promise<void>((r) => clock.setTimeout(r, ms));
+          let pulled = 0;
+          let inEach = 0;
+          let maxEach = 0;
+          let ahead = 0;
+          const seen: number[] = [];
+          const work = async (i: number) => {
+            await sleep(steps[i]![0]);
+            return i;
+          };
+          function* source() {
+            for (let i = 0; i < steps.length; i++) {
+              pulled++;
+              yield i;
+            }
+          }
+          const pool = viaPool ? new WorkerPool(work, { concurrency }) : null;
+          const mapped =
+            pool === null ? flow(source()).map(work, { concurrency, ordered }) : pool.map(source(), { ordered });
+          const each = (i: number) => {
+            seen.push(i);
+            ahead = Math.max(ahead, pulled - seen.length);
+            if (!asyncEach) return;
+            inEach++;
+            maxEach = Math.max(maxEach, inEach);
+            return sleep(steps[i]![1]).then(() => {
+              inEach--;
+            });
+          };
+          const run = mapped.forEach(each, { concurrency: eachConcurrency });
+          await clock.runAll();
+          await run;
+          const want = steps.map((_, i) => i);
+          expect(ordered ? seen : [...seen].sort((a, b) => a - b)).toEqual(want);
+          expect(maxEach).toBeLessThanOrEqual(eachConcurrency);
+          // What is pulled and not yet handed over stays within the window (and the callbacks in flight).
+          expect(ahead).toBeLessThanOrEqual(2 * concurrency + eachConcurrency);
+          expect(inEach).toBe(0);
+          await pool?.close();
+        },
+      ),
+      { numRuns: 80 },
+    );
+  });
+
   it('filter, take and drop agree with their array counterparts', async () => {
     await fc.assert(
       fc.asyncProperty(

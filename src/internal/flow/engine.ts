@@ -16,7 +16,10 @@
  * A consumer is either an iterator (`next()`, one promise per result, the
  * result handed over at once when it is ready) or a sink (`run(each)`, for
  * the terminal operations): a sink takes each result synchronously when it
- * is ready, so a drained flow costs no promise per result at all.
+ * is ready, so a drained flow costs no promise per result at all. A sink
+ * may return a promise (an async `forEach` callback): it then holds back
+ * what follows, up to `limit` such promises at once, the results waiting in
+ * the window meanwhile, so the loops park as for a slow iterator.
  *
  * Under a pool (`Slots`, `slots.ts`) each loop holds a slot of the pool;
  * the engine waits for slots in the pool's queue like a job, and a loop
@@ -130,8 +133,11 @@ export class MapEngine<T, U> extends ResultWindow implements AsyncIterableIterat
   #pulling = false;
   #request = NO_REQUEST;
   readonly #consumers = new WaitQueue<Waiter<IteratorResult<U>>>();
-  #sink: ((value: U) => void) | null = null;
+  #sink: ((value: U, signal: AbortSignal) => unknown) | null = null;
   #sinkWaiter: Waiter<void> | null = null;
+  /** Sink calls whose promises have not settled yet, and how many may be at once. */
+  #sinkBusy = 0;
+  #sinkLimit = Number.POSITIVE_INFINITY;
   #parked = 0;
   #parking: Promise<void> | null = null;
   #unpark: () => void = noop;
@@ -190,7 +196,7 @@ export class MapEngine<T, U> extends ResultWindow implements AsyncIterableIterat
 
   /** DRAINING -> ENDED, once every pulled item was taken. */
   #endIfDrained(): void {
-    if (this.#state !== DRAINING || this.live !== 0) return;
+    if (this.#state !== DRAINING || this.live !== 0 || this.#sinkBusy !== 0) return;
     this.#state = ENDED;
     this.#ctl.end();
     this.#pool?.detach(this);
@@ -563,15 +569,51 @@ export class MapEngine<T, U> extends ResultWindow implements AsyncIterableIterat
 
   /** Hands `value` to the sink or a waiting consumer; false when nobody takes it now. */
   protected emit(value: unknown): boolean {
-    if (this.#sink !== null) {
-      this.#sink(value as U);
-      return true;
-    }
+    if (this.#sink !== null) return this.#toSink(value as U);
     const w = this.#consumers.shift();
     if (w === null) return false;
     w.settle({ value: value as U, done: false });
     return true;
   }
+
+  /** Hands `value` to the sink unless it has `limit` promises pending; a throw stops the stage. */
+  #toSink(value: U): boolean {
+    if (this.#sinkBusy >= this.#sinkLimit) return false;
+    let r: unknown;
+    try {
+      r = this.#sink!(value, this.#ctl.signal);
+    } catch (err) {
+      this.#stop(err, true);
+      return true;
+    }
+    if (r !== undefined && isThenable(r)) {
+      this.#sinkBusy++;
+      r.then(this.#sinkSettled, this.#sinkRejected);
+    }
+    return true;
+  }
+
+  /** A sink promise settled: what waited in the window goes to the sink, the loops go on. */
+  readonly #sinkSettled = (): void => {
+    this.#sinkBusy--;
+    if (this.#state === STOPPED) return;
+    if (this.ordered) this.flush();
+    else {
+      while (this.#sinkBusy < this.#sinkLimit && (this.#state as State) !== STOPPED) {
+        const v = this.take();
+        if (v === EMPTY) break;
+        this.#toSink(v as U);
+      }
+    }
+    this.#wake(false);
+    this.#spawn();
+    this.#endIfDrained();
+  };
+
+  readonly #sinkRejected = (err: unknown): void => {
+    this.#sinkBusy--;
+    this.#stop(err, true);
+  };
 
   // ── What the pool and the consumer call ────────────────────────────
 
@@ -608,14 +650,19 @@ export class MapEngine<T, U> extends ResultWindow implements AsyncIterableIterat
   }
 
   /**
-   * Runs the stage to its end, handing each result to `each` (which must not
-   * throw) as soon as it is ready, in order when ordered: the terminal
-   * operations' consumer. Resolves at the end; rejects as `next()` would.
-   * Called once, on a fresh engine, and never mixed with `next()`.
+   * Runs the stage to its end, handing each result to `each(value, signal)`
+   * as soon as it is ready, in order when ordered: the terminal
+   * operations' consumer. `each` may return a promise: at most `limit`
+   * (default: no limit) are pending at once, what follows waiting in the
+   * window. A throw or a rejection of `each` stops the stage with that
+   * error. Resolves at the end (once `each`'s promises have settled);
+   * rejects as `next()` would. Called once, on a fresh engine, and never
+   * mixed with `next()`.
    */
-  run(each: (value: U) => void): Promise<void> {
+  run(each: (value: U, signal: AbortSignal) => unknown, limit = Number.POSITIVE_INFINITY): Promise<void> {
     const w = new Waiter<void>(this.#op, undefined);
     this.#sink = each;
+    this.#sinkLimit = limit;
     this.#sinkWaiter = w;
     if (this.#state === STOPPED || this.#state === ENDED) {
       // Over before it started: the flow's signal was aborted, or the pool is closed.

@@ -24,12 +24,19 @@ export abstract class ResultWindow {
   /** Items pulled and not yet taken by the consumer (running, or finished and waiting). */
   protected live = 0;
   readonly #ordered: boolean;
+  /** Bumped by `clear()`: an `emit` that stopped the stage (a sink that threw) must not move the head after it. */
+  #epoch = 0;
   // Ordered: items `#head` to `#seq - 1` are in the window.
   #cells: unknown[] = [];
   #states: Uint8Array = new Uint8Array(0);
   #head = 0;
   #seq = 0;
   readonly #ready: Ring<unknown> | null;
+
+  /** Whether results go out in input order. */
+  protected get ordered(): boolean {
+    return this.#ordered;
+  }
 
   constructor(ordered: boolean, size: number) {
     this.#ordered = ordered;
@@ -55,7 +62,9 @@ export abstract class ResultWindow {
       else this.#ready!.push(value);
       return;
     }
+    const epoch = this.#epoch;
     if (seq === this.#head && (!keep || this.emit(value))) {
+      if (this.#epoch !== epoch) return;
       this.#head++;
       this.live--;
       this.flush();
@@ -71,10 +80,12 @@ export abstract class ResultWindow {
     const mask = this.#states.length - 1;
     const cells = this.#cells;
     const states = this.#states;
+    const epoch = this.#epoch;
     while (this.#head < this.#seq) {
       const i = this.#head & mask;
       const state = states[i];
       if (state === PENDING || (state === KEEP && !this.emit(cells[i]))) break;
+      if (this.#epoch !== epoch) return;
       cells[i] = undefined;
       states[i] = PENDING;
       this.#head++;
@@ -106,6 +117,7 @@ export abstract class ResultWindow {
 
   /** Forgets every result (the stage stopped); items still running are counted out as they end. */
   protected clear(): void {
+    this.#epoch++;
     if (this.#ordered) {
       this.#cells.fill(undefined);
       this.#states.fill(PENDING);
