@@ -1,2 +1,5 @@
-// weft/threads: nothing here yet; see the issues.
-export {};
+// weft/threads: ThreadPool over node:worker_threads. This file only re-exports.
+
+export * from './errors.js';
+export * from './pool.js';
+export * from './transfer.js';

@@ -1,0 +1,206 @@
+/**
+ * The code that runs inside each thread of a `ThreadPool`: it loads the
+ * task module, then runs the tasks the pool sends it, one at a time in the
+ * order they arrive, each as `task(arg, { signal })`, and sends each result
+ * back as soon as it has it. It is the pool's own entry point (a separate
+ * file of the build, `threads/worker.js`), never imported by users.
+ *
+ * See `protocol.ts` for the messages and the cancel slots.
+ */
+import { type MessagePort, parentPort } from 'node:worker_threads';
+import {
+  ABORT,
+  CANCELLED,
+  decodeValue,
+  ERROR,
+  encodeError,
+  INIT,
+  isError,
+  LOAD_FAILED,
+  NOT_FOUND,
+  OK,
+  PENDING,
+  READY,
+  RUN,
+  SKIPPED,
+  SLOT_MASK,
+  STARTED,
+  THROWN,
+} from './protocol.js';
+import { isTransferred } from './transfer.js';
+
+type TaskFn = (arg: unknown, ctx: TaskContext) => unknown;
+
+/**
+ * What a task receives as its second argument. Its `signal` is made on
+ * first read: a task that never looks at it costs no `AbortController`.
+ */
+class TaskContext {
+  #controller: AbortController | undefined;
+  #aborted = false;
+  #reason: unknown;
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#abortWith(this.#controller);
+    }
+    return this.#controller.signal;
+  }
+
+  /** Aborts `ctx`'s signal (a static: the task sees only `signal`). */
+  static abort(ctx: TaskContext, reason: unknown): void {
+    if (ctx.#aborted) return;
+    ctx.#aborted = true;
+    ctx.#reason = reason;
+    if (ctx.#controller !== undefined) ctx.#abortWith(ctx.#controller);
+  }
+
+  #abortWith(c: AbortController): void {
+    // A reason that could not be cloned arrives as undefined: the default AbortError then.
+    if (this.#reason === undefined) c.abort();
+    else c.abort(this.#reason);
+  }
+}
+
+let results!: MessagePort;
+let slots!: Int32Array;
+let tasks: Record<string, unknown> = {};
+let moduleUrl = '';
+
+// Tasks received and not started: [name, arg, name, arg, ...] from `head`.
+let inbox: unknown[] = [];
+let head = 0;
+// The sequence number of the next task to start.
+let next = 0;
+// The task running now (set while an async task is pending), for ABORT.
+let current: TaskContext | null = null;
+let currentSeq = -1;
+
+const SKIP_MESSAGE = [SKIPPED, undefined, 0];
+
+function lookup(name: string): TaskFn | undefined {
+  const fn = tasks[name];
+  if (typeof fn === 'function') return fn as TaskFn;
+  // A CommonJS module's exports are its default export.
+  const def = tasks.default;
+  if (def !== null && typeof def === 'object' && Object.hasOwn(def, name)) {
+    const f = (def as Record<string, unknown>)[name];
+    if (typeof f === 'function') return f as TaskFn;
+  }
+  return undefined;
+}
+
+function exportedNames(): string[] {
+  const names = Object.keys(tasks).filter((k) => typeof tasks[k] === 'function');
+  const def = tasks.default;
+  if (def !== null && typeof def === 'object') {
+    for (const k of Object.keys(def)) if (typeof (def as Record<string, unknown>)[k] === 'function') names.push(k);
+  }
+  return names;
+}
+
+/** Sends one task's outcome; returns the time, the start of the next task. */
+function reply(status: number, value: unknown, start: number): number {
+  const end = performance.now();
+  const micros = (end - start) * 1000;
+  try {
+    if (status === OK && isTransferred(value)) results.postMessage([OK, value.value, micros], value.list as never);
+    else results.postMessage([status, value, micros]);
+  } catch (err) {
+    // The value could not be cloned (a function, a detached buffer...): the call rejects with why.
+    results.postMessage([ERROR, encodeError(err as Error), micros]);
+  }
+  return end;
+}
+
+function failure(err: unknown, start: number): number {
+  return isError(err) ? reply(ERROR, encodeError(err), start) : reply(THROWN, err, start);
+}
+
+/** Runs the tasks received, in order, until one is pending (async) or none is left. */
+function drain(): void {
+  let start = performance.now();
+  while (head < inbox.length) {
+    const seq = next++;
+    const name = inbox[head] as string;
+    const arg = inbox[head + 1];
+    inbox[head] = inbox[head + 1] = undefined;
+    head += 2;
+    // The pool may have taken the task back (its caller aborted, or another thread took it).
+    if (Atomics.compareExchange(slots, seq & SLOT_MASK, PENDING, STARTED) === CANCELLED) {
+      results.postMessage(SKIP_MESSAGE);
+      continue;
+    }
+    const fn = lookup(name);
+    if (fn === undefined) {
+      start = reply(NOT_FOUND, exportedNames(), start);
+      continue;
+    }
+    const ctx = new TaskContext();
+    let r: unknown;
+    try {
+      r = fn(arg, ctx);
+    } catch (err) {
+      start = failure(err, start);
+      continue;
+    }
+    if (
+      r !== null &&
+      (typeof r === 'object' || typeof r === 'function') &&
+      typeof (r as PromiseLike<unknown>).then === 'function'
+    ) {
+      current = ctx;
+      currentSeq = seq;
+      const began = start;
+      (r as PromiseLike<unknown>).then(
+        (v) => settled(OK, v, began),
+        (err) => settled(-1, err, began),
+      );
+      return;
+    }
+    start = reply(OK, r, start);
+  }
+  // Everything received has run: let the inbox's array go.
+  inbox = [];
+  head = 0;
+}
+
+function settled(status: number, value: unknown, start: number): void {
+  current = null;
+  currentSeq = -1;
+  if (status === OK) reply(OK, value, start);
+  else failure(value, start);
+  drain();
+}
+
+function onMessage(m: unknown[]): void {
+  if (m[0] === RUN) {
+    // A thread kept busy by async tasks never empties its inbox: drop what has run.
+    if (head > 1024 && head * 2 > inbox.length) {
+      inbox = inbox.slice(head);
+      head = 0;
+    }
+    for (let i = 1; i < m.length; i++) inbox.push(m[i]);
+    if (current === null) drain();
+  } else if (m[0] === ABORT) {
+    if (current !== null && currentSeq === m[1]) TaskContext.abort(current, decodeValue(m[2]));
+  }
+}
+
+parentPort!.once('message', (m: unknown[]) => {
+  if (m[0] !== INIT) return;
+  results = m[1] as MessagePort;
+  slots = new Int32Array(m[2] as SharedArrayBuffer);
+  moduleUrl = m[3] as string;
+  import(moduleUrl).then(
+    (mod: Record<string, unknown>) => {
+      tasks = mod;
+      parentPort!.on('message', onMessage);
+      results.postMessage([READY, undefined, 0]);
+    },
+    (err: unknown) => {
+      results.postMessage([LOAD_FAILED, isError(err) ? encodeError(err) : String(err), 0]);
+    },
+  );
+});
