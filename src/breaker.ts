@@ -13,6 +13,7 @@ import { signalOf } from './internal/abort.js';
 import { FailureWindow } from './internal/breakerwindow.js';
 import { WeftError } from './internal/errors.js';
 import { inspectAs, inspectKey } from './internal/inspect.js';
+import { probes } from './internal/probes.js';
 import { isThenable } from './internal/promise.js';
 import { guardSignal } from './internal/shapes.js';
 import { checkClock } from './internal/timer.js';
@@ -506,6 +507,10 @@ export class CircuitBreaker {
     const from = this.#state;
     this.#state = to;
     this.#newGeneration(now);
+    const p = probes();
+    if (p !== null && p.breakerStateChange.hasSubscribers) {
+      p.breakerStateChange.publish({ breaker: this, name: this.name, from, to });
+    }
     this.#onStateChange?.(this.name, from, to);
   }
 

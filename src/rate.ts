@@ -13,6 +13,7 @@ import { Bucket, EPS } from './internal/bucket.js';
 import { WeftError } from './internal/errors.js';
 import { lastUpdate } from './internal/hooks.js';
 import { inspectAs, inspectKey } from './internal/inspect.js';
+import { probes } from './internal/probes.js';
 import { RESOLVED } from './internal/promise.js';
 import { checkClock, startTimer, stopTimer } from './internal/timer.js';
 import { checkInt, checkMs, checkNumber, checkRequiredOpts, rangeError } from './internal/validate.js';
@@ -265,7 +266,12 @@ export class RateLimiter {
   allow(n?: number): boolean {
     if (n === undefined) n = 1;
     else if (n !== 1) checkInt(n, 'RateLimiter.allow', 'n');
-    return this.#b.allow(n);
+    if (this.#b.allow(n)) return true;
+    const p = probes();
+    if (p !== null && p.limiterDenied.hasSubscribers) {
+      p.limiterDenied.publish({ limiter: this, n, tokens: this.#b.tokens });
+    }
+    return false;
   }
 
   /**
@@ -363,6 +369,10 @@ export class RateLimiter {
     }
     // take() left `last` at the current time.
     if (at <= b.last) return RESOLVED;
+    const p = probes();
+    if (p !== null && p.limiterWait.hasSubscribers) {
+      p.limiterWait.publish({ limiter: this, n, delayMs: at - b.last, waiting: this.waiting });
+    }
     const waiter = new RateWaiter(signal, n, at, rate);
     let queue = this.#queue;
     if (queue === null) {

@@ -8,6 +8,7 @@ import { signalOf } from './internal/abort.js';
 import { WeftError } from './internal/errors.js';
 import { inspectAs, inspectKey } from './internal/inspect.js';
 import { Permits } from './internal/permits.js';
+import { probes } from './internal/probes.js';
 import { checkFn, checkInt, checkOpts, rangeError } from './internal/validate.js';
 import type { Lock } from './lock.js';
 
@@ -202,6 +203,7 @@ export class Semaphore {
     if (weight > p.size) return Promise.reject(tooBig('Semaphore.acquire', weight, p.size));
     if (p.tryTake(weight)) return Promise.resolve(new Permit(this, weight));
     if (signal?.aborted) return Promise.reject(signal.reason);
+    this.#contended(weight);
     return p.waitLock('Semaphore.acquire', signal, weight);
   }
 
@@ -299,7 +301,16 @@ export class Semaphore {
     if (weight > p.size) return Promise.reject(tooBig('Semaphore.run', weight, p.size));
     if (p.tryTake(weight)) return p.runHeld(fn, weight);
     if (signal?.aborted) return Promise.reject(signal.reason);
+    this.#contended(weight);
     return p.waitRun('Semaphore.run', signal, weight, fn);
+  }
+
+  // A call must wait: diagnostics, for whoever listens (one property read when nobody installed them).
+  #contended(weight: number): void {
+    const p = probes();
+    if (p !== null && p.semaphoreContended.hasSubscribers) {
+      p.semaphoreContended.publish({ semaphore: this, weight, available: this.available, waiting: this.waiting });
+    }
   }
 }
 

@@ -167,7 +167,7 @@ export class WorkerPool<T, R> {
     const concurrency = checkInt(opts?.concurrency ?? 10, 'WorkerPool', 'concurrency', 1);
     this.#maxQueue = checkInt(opts?.maxQueue ?? Number.POSITIVE_INFINITY, 'WorkerPool', 'maxQueue', 0, Infinity);
     this.#signal = signalOf(opts, 'WorkerPool');
-    this.#pool = new JobPool<T, R>(work, concurrency);
+    this.#pool = new JobPool<T, R>(work, concurrency, this);
     if (this.#signal !== undefined) {
       if (this.#signal.aborted) this.#signalAborted();
       else listen(this.#signal, this.#onSignal, 'WorkerPool');

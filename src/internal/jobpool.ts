@@ -5,7 +5,9 @@
  * one keeps the jobs, the counters and the close.
  */
 import { CLOSED, DRAINING, type Feeder, type Mapper, OPEN, SlotPool } from './flow/slots.js';
+import { jobEnded, jobStarted } from './probes.js';
 import { capture, captured, forgetCaptured, settle } from './promise.js';
+import { registry } from './registry.js';
 import { JobContextBase } from './shapes.js';
 import { type Linked, Waiter } from './waiter.js';
 
@@ -71,6 +73,8 @@ class SubmitContext extends JobContextBase implements JobCtx {
 /** Reports the outcome of the job running on one slot; its handlers are made once per slot. */
 class SlotRunner {
   job: Job<any, any> | null = null;
+  /** When the job started, for diagnostics (-1: nobody listens). */
+  started = -1;
   readonly onValue: (value: unknown) => void;
   readonly onError: (reason: unknown) => void;
   constructor(pool: JobPool<any, any>, slot: number) {
@@ -88,6 +92,9 @@ export interface PoolMapper extends Mapper {
   abort(reason: unknown): void;
 }
 
+// A module-local binding: read on every job, it is cheaper than the import's.
+const reg = registry;
+
 export class JobPool<T, R> extends SlotPool {
   readonly work: (job: T, ctx: JobCtx) => R | Promise<R>;
   /** Submitted jobs waiting for a slot. */
@@ -99,13 +106,17 @@ export class JobPool<T, R> extends SlotPool {
   readonly #runners: SlotRunner[] = [];
   #closed: Waiter<void> | null = null;
 
-  constructor(work: (job: T, ctx: JobCtx) => R | Promise<R>, concurrency: number) {
-    super(concurrency);
+  constructor(work: (job: T, ctx: JobCtx) => R | Promise<R>, concurrency: number, owner: object) {
+    super(concurrency, owner);
     this.work = work;
     this.queue.onAbort = (node) => {
       if (node instanceof Job) this.queuedJobs--;
       this.checkIdle();
     };
+  }
+
+  get queued(): number {
+    return this.queuedJobs;
   }
 
   hardSignal(): AbortSignal {
@@ -169,6 +180,8 @@ export class JobPool<T, R> extends SlotPool {
     const slot = job.worker;
     const runner = (this.#runners[slot] ??= new SlotRunner(this, slot));
     runner.job = job;
+    const p = reg.probes;
+    runner.started = p == null ? -1 : jobStarted(p, this, job.job, slot);
     // Called as a map's loop calls it: a plain function, not a method of the pool.
     settle(this.work, job.job, new SubmitContext(job), runner);
   }
@@ -178,6 +191,8 @@ export class JobPool<T, R> extends SlotPool {
     const runner = this.#runners[slot]!;
     const job = runner.job!;
     runner.job = null;
+    const p = reg.probes;
+    if (p != null) jobEnded(p, this, job.job, slot, runner.started, ok, v);
     job.running = false;
     this.#running.delete(job);
     if (ok) {

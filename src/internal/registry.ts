@@ -24,6 +24,26 @@ export interface Registry {
   /** Number of observers that want stacks (deadlock detection). */
   stacks: number;
   readonly live: Map<unknown, Entry>;
+  /** The diagnostics probes `weftjs/node` installs (`probes.ts`); absent until then. */
+  probes?: Probes | null;
+}
+
+/** What the core needs of a `diagnostics_channel` channel. */
+export interface Probe {
+  readonly hasSubscribers: boolean;
+  publish(message: unknown): void;
+}
+
+/** The core's events, one probe each (the channel names are in `weftjs/node`). */
+export interface Probes {
+  readonly breakerStateChange: Probe;
+  readonly limiterDenied: Probe;
+  readonly limiterWait: Probe;
+  readonly poolJobStart: Probe;
+  readonly poolJobFinish: Probe;
+  readonly poolJobFail: Probe;
+  readonly semaphoreContended: Probe;
+  readonly pubsubOverflow: Probe;
 }
 
 const KEY = Symbol.for('weft.registry');

@@ -25,6 +25,7 @@ import {
   show,
   typeError,
 } from '../internal/validate.js';
+import { enableDiagnostics } from './diagnostics.js';
 import { kindOf, ServerDrain } from './internal/drain.js';
 import { hookFn, type ShutdownHook } from './internal/hook.js';
 import { finishLine, hookLine, repeatLine, startLine } from './internal/lines.js';
@@ -311,6 +312,8 @@ export class Shutdown implements AsyncDisposable {
   constructor(opts?: ShutdownOptions) {
     const op = 'Shutdown';
     checkOpts(opts, op);
+    // A service with a Shutdown publishes the core's diagnostics too.
+    enableDiagnostics();
     this.#signals = checkSignals(opts?.signals, op);
     this.#timeoutMs = opts?.timeoutMs === undefined ? 30_000 : checkMs(opts.timeoutMs, op, 'timeoutMs');
     this.#exit = checkBool(opts?.exit, op, 'exit', true);

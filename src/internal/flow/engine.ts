@@ -43,12 +43,17 @@
  * `#failure` holds an error to hand to the next consumer when none was
  * waiting at the time (it reaches the consumer once).
  */
+import { jobEnded, jobStarted } from '../probes.js';
 import { ContextCall, capture, captured, DONE, forgetCaptured, isThenable, noop, RESOLVED } from '../promise.js';
+import { registry } from '../registry.js';
 import { JobContextBase } from '../shapes.js';
 import { Waiter, WaitQueue } from '../waiter.js';
 import { EMPTY, ResultWindow } from './results.js';
 import { Feeder, type Mapper, type Slots } from './slots.js';
 import { closeUpstream, StageCtl, stopped, type Upstream } from './source.js';
+
+// A module-local binding: read on every item under a pool, it is cheaper than the import's.
+const reg = registry;
 
 /** Output modes: the function's result, the input when the result is truthy, or a `Settled` record. */
 export const MAP = 0;
@@ -83,6 +88,8 @@ class Loop {
   item: unknown = undefined;
   seq = 0;
   ok = true;
+  /** An async source's loop under a pool: when its item started, for diagnostics. */
+  started = -1;
 }
 
 /** The `JobContext` a map's loop hands a pool's work: one per slot. */
@@ -380,6 +387,9 @@ export class MapEngine<T, U> extends ResultWindow implements AsyncIterableIterat
       }
       let ok = true;
       let v: unknown;
+      // Under a pool, diagnostics (a property read when nobody installed them).
+      const probes = pool === null ? null : reg.probes;
+      const started = probes == null ? -1 : jobStarted(probes, pool!, item, loop.slot);
       try {
         const fn = this.#fn; // called as a plain function, with no `this`
         v = fn(item, (pool === null ? this.#ctl.signal : loop.ctx) as never);
@@ -399,6 +409,7 @@ export class MapEngine<T, U> extends ResultWindow implements AsyncIterableIterat
         if (ok) pool.completed++;
         else if ((this.#state as State) === STOPPED) pool.canceled++;
         else pool.failed++;
+        if (probes != null) jobEnded(probes, pool, item, loop.slot, started, ok, v);
       }
       // (`as State`: the state may have changed during the awaits since it was read.)
       if (ok && this.#mode === MAP && (this.#state as State) !== STOPPED) {
@@ -497,9 +508,14 @@ export class MapEngine<T, U> extends ResultWindow implements AsyncIterableIterat
     // Let another loop fetch the next item while this one works.
     this.#spawn();
     loop.ok = true;
+    const pool = this.#pool;
+    if (pool !== null) {
+      const probes = reg.probes;
+      loop.started = probes == null ? -1 : jobStarted(probes, pool, item, loop.slot);
+    }
     try {
       const fn = this.#fn;
-      return fn(item, (this.#pool === null ? this.#ctl.signal : loop.ctx) as never);
+      return fn(item, (pool === null ? this.#ctl.signal : loop.ctx) as never);
     } catch (err) {
       loop.ok = false;
       return err;
@@ -515,6 +531,8 @@ export class MapEngine<T, U> extends ResultWindow implements AsyncIterableIterat
       if (ok) pool.completed++;
       else if (this.#state === STOPPED) pool.canceled++;
       else pool.failed++;
+      const probes = reg.probes;
+      if (probes != null) jobEnded(probes, pool, item, loop.slot, loop.started, ok, v);
     }
     this.#deliver(loop.seq, item, ok, v);
     return pool === null || !this.#yields(loop);

@@ -46,6 +46,12 @@ export class Feeder implements Linked {
  *   its map has stopped, aborted or broken off, is `canceled`).
  */
 export interface Slots {
+  /** The public object the pool is (a `WorkerPool`), as diagnostics subscribers see it. */
+  readonly owner: object;
+  /** Slots lent now. */
+  readonly running: number;
+  /** Jobs waiting for a slot (not counting maps that ask for one more). */
+  readonly queued: number;
   readonly concurrency: number;
   readonly paused: boolean;
   /** What waits for a slot: queued jobs, and maps asking for one more. */
@@ -98,10 +104,16 @@ export abstract class SlotPool implements Slots {
   readonly #idle = new WaitQueue<Waiter<void>>();
   #dispatching = false;
 
-  constructor(concurrency: number) {
+  constructor(
+    concurrency: number,
+    readonly owner: object,
+  ) {
     this.concurrency = concurrency;
     this.#rebuildFree();
   }
+
+  /** Jobs waiting for a slot; the subclass knows its jobs. */
+  abstract readonly queued: number;
 
   /** Starts queued job `node` on `slot` (lent to it already). */
   protected abstract runQueued(node: Linked, slot: number): void;
