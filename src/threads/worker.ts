@@ -48,6 +48,17 @@ class TaskContext {
     return this.#controller.signal;
   }
 
+  // A task that reads its context as if it were the signal learns the shape at once.
+  get aborted(): never {
+    return misread();
+  }
+  get reason(): never {
+    return misread();
+  }
+  get addEventListener(): never {
+    return misread();
+  }
+
   /** Aborts `ctx`'s signal (a static: the task sees only `signal`). */
   static abort(ctx: TaskContext, reason: unknown): void {
     if (ctx.#aborted) return;
@@ -61,6 +72,14 @@ class TaskContext {
     if (this.#reason === undefined) c.abort();
     else c.abort(this.#reason);
   }
+}
+
+function misread(): never {
+  const err = new TypeError(
+    'ThreadPool: a task receives (arg, { signal }), not the AbortSignal: write (arg, { signal }) => …',
+  );
+  (err as { code?: string }).code = 'ERR_INVALID_ARG_VALUE';
+  throw err;
 }
 
 let results!: MessagePort;

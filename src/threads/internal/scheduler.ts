@@ -135,21 +135,40 @@ export class Scheduler implements TaskOwner, ThreadHost {
     const avg = this.#avg;
     const batch = avg === 0 ? 1 : Math.max(1, Math.min(MAX_BATCH, Math.floor(TARGET_US / avg)));
     const ahead = avg === 0 || avg >= LONG_US ? 1 : Math.min(SLOTS, 2 * batch);
+    const now = performance.now();
+    const stuck = this.#stuckMs();
     while (q.live > 0) {
       let best: Thread | undefined;
       let accepting = 0;
       for (const t of this.#threads) {
         if (!t.accepting) continue;
         accepting++;
+        // No task goes ahead to a thread that has sent nothing back for long: its task is a long one.
+        if (t.inflight > 0 && now - t.mark > stuck) continue;
         if (t.inflight < ahead && (best === undefined || t.inflight < best.inflight)) best = t;
       }
       if (best === undefined) break;
       this.#stopIdle(best);
+      if (best.inflight === 0) best.mark = now;
       this.running += best.send(q, Math.min(ahead - best.inflight, batch, Math.ceil(q.live / accepting)));
     }
+    this.#grow();
+  }
+
+  /** How long a thread may go without sending a result before its running task counts as long. */
+  #stuckMs(): number {
+    return Math.max(2, (4 * this.#avg) / 1000);
+  }
+
+  /** Starts threads (up to the most) for the tasks that wait: queued here, or sent ahead to a busy thread. */
+  #grow(): void {
     let starting = 0;
-    for (const t of this.#threads) if (t.state === STARTING) starting++;
-    while (q.live > starting && this.#threads.length < this.#max && !this.#hasLoadError) {
+    let waiting = this.#queue.live;
+    for (const t of this.#threads) {
+      if (t.state === STARTING) starting++;
+      else if (t.accepting) waiting += t.unstarted;
+    }
+    while (waiting > starting && this.#threads.length < this.#max && !this.#hasLoadError) {
       if (!this.#spawn()) break;
       starting++;
     }
@@ -167,14 +186,26 @@ export class Scheduler implements TaskOwner, ThreadHost {
     }
   }
 
-  /** An idle thread takes half the unstarted tasks of the busiest thread, when that is worth a round trip. */
+  /**
+   * An idle thread takes from the busiest thread the tasks it has not
+   * started: half of them when they add up to more than a round trip, all
+   * of them when that thread's running task is a long one.
+   */
   #steal(idle: Thread): void {
+    const now = performance.now();
+    const stuck = this.#stuckMs();
     let victim: Thread | undefined;
+    let take = 0;
     for (const t of this.#threads) {
-      if (t !== idle && t.accepting && t.unstarted > (victim?.unstarted ?? 1)) victim = t;
+      if (t === idle || !t.accepting || t.unstarted === 0) continue;
+      const n = now - t.mark > stuck ? t.unstarted : t.unstarted * this.#avg >= STEAL_US ? t.unstarted >> 1 : 0;
+      if (n > take) {
+        victim = t;
+        take = n;
+      }
     }
-    if (victim === undefined || victim.unstarted * this.#avg < STEAL_US) return;
-    const taken = victim.reclaim(Math.floor(victim.unstarted / 2));
+    if (victim === undefined) return;
+    const taken = victim.reclaim(take);
     if (taken.length === 0) return;
     this.#requeue(taken);
     this.#pump();
@@ -222,6 +253,7 @@ export class Scheduler implements TaskOwner, ThreadHost {
   }
 
   onDrained(t: Thread): void {
+    t.mark = performance.now();
     // The aborted task ended within its grace: the thread takes tasks again.
     if (t.abandoned < 0 && t.grace !== undefined) this.#stopGrace(t);
     if (t.inflight === 0 && (t.state === ACTIVE || t.state === RETIRING) && t.abandoned < 0) {

@@ -81,6 +81,8 @@ export class Thread {
   /** The pool's timers for this thread: `abortGraceMs` of `abandoned`, and `idleTimeoutMs`. */
   grace: unknown;
   idle: unknown;
+  /** When the thread last sent something, or was handed work while idle (`performance.now()`). */
+  mark = 0;
   /** Whether the module loaded (READY came). */
   loaded = false;
   /** Whether the pool terminated it (its exit is no crash). */
