@@ -18,9 +18,9 @@ import { WeftError } from '../internal/errors.js';
  *
  * @example A task that exits its thread
  * ```ts
- * import { ThreadPool } from 'weftjs/threads';
+ * import { ThreadPool, type WorkerCrashedError } from 'weftjs/threads';
  * const pool = new ThreadPool({ module: 'test/threads/fixtures/tasks.ts', threads: 1 });
- * const err = await pool.run('exit', 3).catch((e) => e);
+ * const err = (await pool.run('exit', 3).catch((e) => e)) as WorkerCrashedError;
  * [err.code, err.exitCode, err.cause]; // => ['ERR_WORKER_CRASHED', 3, 3]
  * await pool.run('add', [1, 2]); // => 3
  * await pool.close();
@@ -44,9 +44,9 @@ export class WorkerCrashedError extends WeftError {
  *
  * @example
  * ```ts
- * import { ThreadPool } from 'weftjs/threads';
+ * import { type TaskNotFoundError, ThreadPool } from 'weftjs/threads';
  * const pool = new ThreadPool({ module: 'test/threads/fixtures/tasks.ts', threads: 1 });
- * const err = await pool.run('nope').catch((e) => e);
+ * const err = (await pool.run('nope').catch((e) => e)) as TaskNotFoundError;
  * err.code; // => 'ERR_TASK_NOT_FOUND'
  * await pool.close();
  * ```
@@ -64,11 +64,11 @@ export class TaskNotFoundError extends WeftError {
  *
  * @example A module that does not exist
  * ```ts
- * import { ThreadPool } from 'weftjs/threads';
+ * import { type ModuleLoadError, ThreadPool } from 'weftjs/threads';
  * const pool = new ThreadPool({ module: 'test/threads/fixtures/missing.ts', threads: 1 });
- * const err = await pool.run('any').catch((e) => e);
+ * const err = (await pool.run('any').catch((e) => e)) as ModuleLoadError;
  * err.code; // => 'ERR_MODULE_LOAD'
- * err.cause.code; // => 'ERR_MODULE_NOT_FOUND'
+ * (err.cause as { code?: string }).code; // => 'ERR_MODULE_NOT_FOUND'
  * await pool.close();
  * ```
  */

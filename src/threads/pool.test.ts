@@ -9,8 +9,13 @@ function clean(leaks: ReturnType<typeof trackLeaks>) {
   expect(leaks.check()).toEqual({ waiters: 0, timers: 0, listeners: 0, details: [] });
 }
 
-function started(seen: Int32Array): Promise<unknown> {
-  return Atomics.waitAsync(seen, 0, 0).value as Promise<unknown>;
+/** `Atomics.waitAsync` (ES2024; the project's lib is ES2022). */
+interface AtomicsWait {
+  waitAsync(a: Int32Array, i: number, v: number): { value: Promise<unknown> | string };
+}
+
+async function started(seen: Int32Array): Promise<void> {
+  await (Atomics as unknown as AtomicsWait).waitAsync(seen, 0, 0).value;
 }
 
 describe('ThreadPool', () => {
@@ -87,7 +92,7 @@ describe('ThreadPool', () => {
   });
 
   it('rebuilds a thrown error with its class, name, message, stack, code, cause and own properties', async () => {
-    const err = await pool.run('fail', 'custom').catch((e) => e);
+    const err: any = await pool.run('fail', 'custom').catch((e: any) => e);
     expect(err).toBeInstanceOf(Error);
     expect(err).toMatchObject({ name: 'ParseError', message: 'bad input', code: 'E_PARSE', line: 7 });
     expect(err.stack).toContain('ParseError: bad input');
@@ -95,37 +100,37 @@ describe('ThreadPool', () => {
     expect(err.cause).toBeInstanceOf(RangeError);
     expect(err.cause.message).toBe('too long');
     expect(err.cause.cause).toBe('root');
-    const type = await pool.run('fail', 'type').catch((e) => e);
+    const type: any = await pool.run('fail', 'type').catch((e: any) => e);
     expect(type).toBeInstanceOf(TypeError);
-    const agg = await pool.run('fail', 'aggregate').catch((e) => e);
+    const agg: any = await pool.run('fail', 'aggregate').catch((e: any) => e);
     expect(agg).toBeInstanceOf(AggregateError);
     expect(agg.errors.map((e: Error) => e.message)).toEqual(['a', 'b']);
     expect(agg.errors[1]).toBeInstanceOf(TypeError);
-    const dom = await pool.run('fail', 'dom').catch((e) => e);
+    const dom: any = await pool.run('fail', 'dom').catch((e: any) => e);
     expect(dom).toBeInstanceOf(DOMException);
     expect(dom.name).toBe('AbortError');
-    const loop = await pool.run('fail', 'circular').catch((e) => e);
+    const loop: any = await pool.run('fail', 'circular').catch((e: any) => e);
     expect(loop.message).toBe('loop');
     expect(await pool.run('failAsync', 'later').catch((e) => e.message)).toBe('later');
   });
 
   it('delivers a thrown value that is not an Error as it is, and an uncloneable one as a DataCloneError', async () => {
-    expect(await pool.run('fail', 'string').catch((e) => e)).toBe('just a string');
-    expect(await pool.run('fail', 'object').catch((e) => e)).toEqual({ reason: 'an object', n: 1 });
-    const fn = await pool.run('fail', 'function').catch((e) => e);
+    expect(await pool.run('fail', 'string').catch((e: any) => e)).toBe('just a string');
+    expect(await pool.run('fail', 'object').catch((e: any) => e)).toEqual({ reason: 'an object', n: 1 });
+    const fn: any = await pool.run('fail', 'function').catch((e: any) => e);
     expect(fn.name).toBe('DataCloneError');
   });
 
   it('keeps a weft error a weft error across the thread boundary', async () => {
-    const err = await pool.run('weftError').catch((e) => e);
+    const err: any = await pool.run('weftError').catch((e: any) => e);
     expect(isWeftError(err, 'ERR_NOT_LOCKED')).toBe(true);
     expect(err.name).toBe('NotLockedError');
-    expect(isWeftError(await pool.run('fail', 'x').catch((e) => e))).toBe(false);
+    expect(isWeftError(await pool.run('fail', 'x').catch((e: any) => e))).toBe(false);
   });
 
   it('rejects a task name that is not an exported function with TaskNotFoundError, naming the functions', async () => {
     for (const name of ['nope', 'notATask', 'constructor', '__proto__']) {
-      const err = await pool.run(name).catch((e) => e);
+      const err: any = await pool.run(name).catch((e: any) => e);
       expect(err.code).toBe('ERR_TASK_NOT_FOUND');
       expect(err.name).toBe('TaskNotFoundError');
       expect(err.message).toContain('tasks.ts');
@@ -145,7 +150,7 @@ describe('ThreadPool', () => {
   });
 
   it('rejects the call whose result cannot be cloned with a DataCloneError', async () => {
-    const err = await pool.run('uncloneable').catch((e) => e);
+    const err: any = await pool.run('uncloneable').catch((e: any) => e);
     expect(err.name).toBe('DataCloneError');
     expect(await pool.run('inc', 1)).toBe(2);
   });
@@ -241,7 +246,7 @@ describe('ThreadPool', () => {
   });
 
   it('tells a task that reads its context as the signal what to write instead', async () => {
-    const err = await pool.run('misread').catch((e) => e);
+    const err: any = await pool.run('misread').catch((e: any) => e);
     expect(err).toBeInstanceOf(TypeError);
     expect(err.message).toContain('(arg, { signal })');
   });
@@ -256,7 +261,7 @@ describe('ThreadPool shedding, resizing, idling and closing', () => {
     await started(seen);
     // The thread runs one long task and takes none ahead: calls wait here.
     const waiting = [pool.run('inc', 1), pool.run('inc', 2)];
-    const err = await pool.run('inc', 3).catch((e) => e);
+    const err: any = await pool.run('inc', 3).catch((e: any) => e);
     expect(err.code).toBe('ERR_QUEUE_FULL');
     expect(err.name).toBe('QueueFullError');
     expect(pool.stats.queued).toBe(2);
@@ -308,7 +313,7 @@ describe('ThreadPool shedding, resizing, idling and closing', () => {
     await closing;
     expect(await Promise.all(calls)).toEqual([1, 2, 3]);
     expect(pool.stats).toMatchObject({ threads: 0, running: 0, queued: 0, completed: 3 });
-    const err = await pool.run('inc', 1).catch((e) => e);
+    const err: any = await pool.run('inc', 1).catch((e: any) => e);
     expect(err.code).toBe('ERR_POOL_CLOSED');
     await expect(pool.map('inc', [1]).toArray()).rejects.toMatchObject({ code: 'ERR_POOL_CLOSED' });
   });

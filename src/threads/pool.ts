@@ -218,7 +218,7 @@ function isIterable(value: unknown): boolean {
  * const source = 'export function parse(s) { return JSON.parse(s); }';
  * await using pool = new ThreadPool({ module: `data:text/javascript,${encodeURIComponent(source)}`, threads: 1 });
  * await pool.run('parse', '{"a":1}'); // => { a: 1 }
- * const err = await pool.run('parse', '{').catch((e) => e);
+ * const err = await pool.run('parse', '{').catch((e: unknown) => e);
  * err instanceof SyntaxError; // => true
  * ```
  * @see WorkerPool for async work on the main thread.
@@ -305,7 +305,7 @@ export class ThreadPool<M = UntypedTasks> {
    * const seen = new Int32Array(new SharedArrayBuffer(4)); // the task writes 1 when it starts, 2 on abort
    * const ac = new AbortController();
    * const call = pool.run('untilAborted', seen, { signal: ac.signal });
-   * await Atomics.waitAsync(seen, 0, 0).value;
+   * while (Atomics.load(seen, 0) === 0) await new Promise((r) => setTimeout(r, 1));
    * ac.abort('enough');
    * await call.catch((e) => e); // => 'enough'
    * await pool.run('add', [1, 1]); // => 2
@@ -428,12 +428,13 @@ export class ThreadPool<M = UntypedTasks> {
    *
    * @example A close without drain ends a task that never returns
    * ```ts
+   * import type { PoolClosedError } from 'weftjs';
    * import { ThreadPool } from 'weftjs/threads';
    * const pool = new ThreadPool({ module: 'test/threads/fixtures/tasks.ts', threads: 1, abortGraceMs: 50 });
    * const seen = new Int32Array(new SharedArrayBuffer(4));
-   * const hung = pool.run('spin', seen).catch((e) => e.code); // loops forever, deaf to its signal
-   * const queued = pool.run('add', [1, 2]).catch((e) => e.code);
-   * await Atomics.waitAsync(seen, 0, 0).value; // it has started
+   * const hung = pool.run('spin', seen).catch((e: PoolClosedError) => e.code); // loops forever, deaf to its signal
+   * const queued = pool.run('add', [1, 2]).catch((e: PoolClosedError) => e.code);
+   * while (Atomics.load(seen, 0) === 0) await new Promise((r) => setTimeout(r, 1)); // it has started
    * await pool.close({ drain: false });
    * [await hung, await queued]; // => ['ERR_POOL_CLOSED', 'ERR_POOL_CLOSED']
    * pool.stats.threads; // => 0

@@ -37,8 +37,8 @@ export interface Transferred<T> {
  * @example A task that returns a buffer without copying it
  * ```ts
  * import { transfer } from 'weftjs/threads';
- * // In the task module:
- * export function fill(n: number) {
+ * // A task of the module (there, `export function fill`):
+ * function fill(n: number) {
  *   const bytes = new Uint8Array(n).fill(7);
  *   return transfer(bytes, [bytes.buffer]);
  * }

@@ -39,6 +39,10 @@ const LONG_US = 2000;
 // An idle thread takes tasks not yet started from a busy one when they add
 // up to more than this.
 const STEAL_US = 1000;
+// A thread that has sent nothing back for this long (or four mean tasks,
+// if longer) is running a long task: no task goes ahead to it, and an
+// idle thread takes those it holds.
+const STUCK_MS = 10;
 
 /** Settled options of a pool. */
 export interface SchedulerOptions {
@@ -157,7 +161,7 @@ export class Scheduler implements TaskOwner, ThreadHost {
 
   /** How long a thread may go without sending a result before its running task counts as long. */
   #stuckMs(): number {
-    return Math.max(2, (4 * this.#avg) / 1000);
+    return Math.max(STUCK_MS, (4 * this.#avg) / 1000);
   }
 
   /** Starts threads (up to the most) for the tasks that wait: queued here, or sent ahead to a busy thread. */
