@@ -20,15 +20,7 @@ import {
   SourceIter,
   type Upstream,
 } from './internal/flow/source.js';
-import {
-  batchStage,
-  dropStage,
-  flatMapStage,
-  identityStage,
-  takeStage,
-  tapStage,
-  throttleStage,
-} from './internal/flow/stages.js';
+import { batchStage, flatMapStage, sliceStage, tapStage, throttleStage } from './internal/flow/stages.js';
 import { isThenable, noop } from './internal/promise.js';
 import { checkClock } from './internal/timer.js';
 import { checkBool, checkFn, checkInt, checkMs, checkOpts, show, typeError } from './internal/validate.js';
@@ -131,7 +123,7 @@ export class Flow<T> implements AsyncIterable<T> {
    */
   [Symbol.asyncIterator](): AsyncIterator<T> {
     const [it, sync] = this.#open(this.#signal);
-    return sync ? identityStage(it, true, this.#signal) : (it as AsyncIterator<T>);
+    return sync ? sliceStage(it, true, this.#signal) : (it as AsyncIterator<T>);
   }
 
   /**
@@ -267,7 +259,7 @@ export class Flow<T> implements AsyncIterable<T> {
    */
   take(n: number): Flow<T> {
     checkInt(n, 'Flow.take', 'n');
-    return this.#then((up, sync, outer) => takeStage(up, sync, outer, n));
+    return this.#then((up, sync, outer) => sliceStage(up, sync, outer, 0, n));
   }
 
   /**
@@ -284,7 +276,7 @@ export class Flow<T> implements AsyncIterable<T> {
    */
   drop(n: number): Flow<T> {
     checkInt(n, 'Flow.drop', 'n');
-    return this.#then((up, sync, outer) => dropStage(up, sync, outer, n));
+    return this.#then((up, sync, outer) => sliceStage(up, sync, outer, n));
   }
 
   /**
@@ -461,7 +453,7 @@ export class Flow<T> implements AsyncIterable<T> {
       }, 1);
       return acc;
     }
-    const it = sync ? identityStage(up, true, this.#signal) : (up as AsyncIterator<T>);
+    const it = sync ? sliceStage(up, true, this.#signal) : (up as AsyncIterator<T>);
     try {
       for (;;) {
         const r = await it.next();

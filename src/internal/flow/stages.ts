@@ -34,16 +34,24 @@ export async function settledItem<T>(item: PromiseLike<T>): Promise<IteratorResu
   return { value: await item, done: false };
 }
 
-export async function* identityStage<T>(
+/**
+ * Yields the items of `up` from the `skip`-th, at most `limit` of them:
+ * the identity (0, Infinity), `take(n)` (0, n) and `drop(n)` (n, Infinity).
+ */
+export async function* sliceStage<T>(
   up: Upstream<T>,
   sync: boolean,
   outer: AbortSignal | undefined,
+  skip = 0,
+  limit = Number.POSITIVE_INFINITY,
 ): AsyncGenerator<T, void, undefined> {
   try {
-    for (;;) {
+    for (let i = 0, yielded = 0; yielded < limit; i++) {
       const p = pull(up, sync, outer);
       const r = isThenable(p) ? await p : p;
       if (r.done) return;
+      if (i < skip) continue;
+      yielded++;
       yield r.value;
     }
   } finally {
@@ -65,42 +73,6 @@ export async function* tapStage<T>(
       const v = fn(r.value);
       if (isThenable(v)) await v;
       yield r.value;
-    }
-  } finally {
-    closeUpstream(up);
-  }
-}
-
-export async function* takeStage<T>(
-  up: Upstream<T>,
-  sync: boolean,
-  outer: AbortSignal | undefined,
-  n: number,
-): AsyncGenerator<T, void, undefined> {
-  try {
-    for (let i = 0; i < n; i++) {
-      const p = pull(up, sync, outer);
-      const r = isThenable(p) ? await p : p;
-      if (r.done) return;
-      yield r.value;
-    }
-  } finally {
-    closeUpstream(up);
-  }
-}
-
-export async function* dropStage<T>(
-  up: Upstream<T>,
-  sync: boolean,
-  outer: AbortSignal | undefined,
-  n: number,
-): AsyncGenerator<T, void, undefined> {
-  try {
-    for (let i = 0; ; i++) {
-      const p = pull(up, sync, outer);
-      const r = isThenable(p) ? await p : p;
-      if (r.done) return;
-      if (i >= n) yield r.value;
     }
   } finally {
     closeUpstream(up);
