@@ -26,6 +26,8 @@ import {
   checkOpts,
   checkString,
   rangeError,
+  show,
+  typeError,
 } from './internal/validate.js';
 
 /**
@@ -101,6 +103,109 @@ export interface CircuitBreakerOptions {
   backoff?: { multiplier: number; maxTimeout: number };
   /** Source of time (default `systemClock`). */
   clock?: Clock;
+  /**
+   * Shares the state and the counts with every breaker of the same `name`
+   * that uses the same store, in other processes too (`breakerStore(redis)`
+   * from `weftjs/redis`). Requires a non-empty `name`. See `CircuitBreakerStore`.
+   */
+  store?: CircuitBreakerStore;
+}
+
+/**
+ * The settings of a breaker that a `CircuitBreakerStore` applies to the
+ * shared state: the breaker's options, fixed when it was made.
+ *
+ * @see CircuitBreakerStore
+ */
+export interface CircuitStoreSettings {
+  readonly name: string;
+  readonly maxRequests: number;
+  readonly interval: number;
+  readonly timeout: number;
+  /** `backoff.multiplier` (1 without `backoff`). */
+  readonly multiplier: number;
+  /** `backoff.maxTimeout` (`timeout` without `backoff`). */
+  readonly maxTimeout: number;
+}
+
+/**
+ * The shared state of a breaker as a store answers it: the state, its
+ * generation (a number that changes at every change of state and every
+ * `interval`), the counts of that generation, the milliseconds until the
+ * state ends by itself (open to half-open; the next interval), and, for
+ * `admit`, whether the request was admitted.
+ *
+ * @see CircuitBreakerStore
+ */
+export interface CircuitShared {
+  readonly admitted: boolean;
+  readonly state: CircuitState;
+  readonly generation: number;
+  readonly counts: Counts;
+  /** Milliseconds until the state ends by itself; `Infinity` if it does not. */
+  readonly expiresIn: number;
+}
+
+/** How a request admitted by a store ended: `'excluded'` is a request its caller aborted (it counts as neither). */
+export type CircuitOutcome = 'success' | 'failure' | 'excluded';
+
+/**
+ * Where a `CircuitBreaker` with the `store` option keeps its state and
+ * counts, so that breakers of one name in many processes act as one:
+ * `breakerStore(redis)` from `weftjs/redis` is one. The store applies
+ * gobreaker's rules to the shared state (time passing, counting, half-open
+ * trials, closing and re-opening with backoff) from the settings it is
+ * given; the breaker calls `readyToTrip` (and its `window`, kept per
+ * process) on the shared counts and asks the store to `trip`.
+ *
+ * `execute` then asks `admit` before calling `fn`, `record` after it
+ * settles, and `trip` after a failure that trips; each shared state it is
+ * answered becomes the breaker's own (`state`, `counts`, `onStateChange`
+ * for each change it sees). `admit` may also answer `'local'`: decide with
+ * this breaker's own state machine, as without a store (a store that
+ * cannot reach its backend); `'admit'`: run `fn` and count nothing; or an
+ * `Error`: reject with it, without running `fn`. `record` and `trip` may
+ * answer `undefined`: nothing to adopt.
+ *
+ * @example A store in memory, shared by two breakers
+ * ```ts
+ * import { type CircuitBreakerStore, type CircuitShared, type Counts, CircuitBreaker } from 'weftjs';
+ * // A toy store: one shared record, closed or open, no timeouts.
+ * const shared = { state: 'closed' as 'closed' | 'open', generation: 1, counts: { requests: 0, totalSuccesses: 0, totalFailures: 0, consecutiveSuccesses: 0, consecutiveFailures: 0 } as Counts };
+ * const answer = (admitted: boolean): CircuitShared => ({ admitted, ...shared, counts: { ...shared.counts }, expiresIn: shared.state === 'open' ? 60_000 : Infinity });
+ * const store: CircuitBreakerStore = {
+ *   admit: async () => (shared.state === 'open' ? answer(false) : (shared.counts.requests++, answer(true))),
+ *   record: async (_s, _a, outcome) => {
+ *     const c = shared.counts;
+ *     if (outcome === 'failure') (c.totalFailures++, c.consecutiveFailures++, (c.consecutiveSuccesses = 0));
+ *     if (outcome === 'success') (c.totalSuccesses++, c.consecutiveSuccesses++, (c.consecutiveFailures = 0));
+ *     return answer(true);
+ *   },
+ *   trip: async () => ((shared.state = 'open'), shared.generation++, answer(true)),
+ * };
+ * const a = new CircuitBreaker({ name: 'api', store, readyToTrip: (c) => c.consecutiveFailures >= 2 });
+ * const b = new CircuitBreaker({ name: 'api', store }); // in another process, with a real store
+ * await a.execute(() => Promise.reject(new Error('down'))).catch(() => {});
+ * await b.execute(() => Promise.reject(new Error('down'))).catch(() => {});
+ * b.state; // => 'closed'
+ * await a.execute(() => Promise.reject(new Error('down'))).catch(() => {});
+ * a.state; // => 'open'
+ * await b.execute(() => 'ok').catch((e) => e.code); // => 'ERR_CIRCUIT_OPEN'
+ * b.state; // => 'open'
+ * ```
+ * @see CircuitBreaker
+ */
+export interface CircuitBreakerStore {
+  /** Asks to admit one request; see above for the answers. */
+  admit(settings: CircuitStoreSettings): Promise<CircuitShared | 'local' | 'admit' | Error>;
+  /** Records how a request it admitted ended; `admission` is what `admit` answered. */
+  record(
+    settings: CircuitStoreSettings,
+    admission: CircuitShared,
+    outcome: CircuitOutcome,
+  ): Promise<CircuitShared | undefined>;
+  /** Opens the breaker if it is still closed in `generation` (`readyToTrip` said so). */
+  trip(settings: CircuitStoreSettings, generation: number): Promise<CircuitShared | undefined>;
 }
 
 /**
@@ -183,6 +288,16 @@ const defaultIsSuccessful = (): boolean => false;
  * `isSuccessful` accepts still rejects. Nothing waits and no timer runs:
  * rejections are immediate, and the states follow from the clock.
  *
+ * With `store` (a `CircuitBreakerStore`, such as `breakerStore(redis)` from
+ * `weftjs/redis`), the breakers of one `name` in every process share one
+ * state and one set of counts: `execute` asks the store before calling
+ * `fn` and records the outcome there after, so each process sees a breaker
+ * that another opened on its next call. It is advisory: the rules are the
+ * same, half-open trials are leased by the store (at most `maxRequests` at
+ * a time, across the processes), and `state` and `counts` show the shared
+ * state as of the last answer. Without a store nothing changes: the state
+ * machine is this object's alone and synchronous.
+ *
  * @example Tripping and recovering
  * ```ts
  * import { CircuitBreaker } from 'weftjs';
@@ -253,6 +368,10 @@ export class CircuitBreaker {
   readonly #failureRate: number = 0;
   readonly #multiplier: number = 1;
   readonly #maxTimeout: number;
+  readonly #store: CircuitBreakerStore | null = null;
+  readonly #settings: CircuitStoreSettings | null = null;
+  // The store's generation last adopted.
+  #sharedGeneration = Number.NaN;
 
   #state: CircuitState = 'closed';
   #generation = 0;
@@ -299,6 +418,33 @@ export class CircuitBreaker {
     if (b !== undefined) {
       this.#multiplier = checkNumber(b.multiplier, op, 'backoff.multiplier', 1);
       this.#maxTimeout = checkNumber(b.maxTimeout, op, 'backoff.maxTimeout', this.#timeout);
+    }
+    if (o.store !== undefined) {
+      const st = o.store as Partial<CircuitBreakerStore> | null;
+      if (
+        st === null ||
+        typeof st !== 'object' ||
+        typeof st.admit !== 'function' ||
+        typeof st.record !== 'function' ||
+        typeof st.trip !== 'function'
+      ) {
+        throw typeError(`${op}: \`store\` must be a CircuitBreakerStore (admit, record, trip), got ${show(o.store)}`);
+      }
+      if (this.name === '') {
+        throw typeError(
+          `${op}: \`name\` must be a non-empty string when \`store\` is given, got ''`,
+          'ERR_INVALID_ARG_VALUE',
+        );
+      }
+      this.#store = o.store;
+      this.#settings = Object.freeze({
+        name: this.name,
+        maxRequests: this.#maxRequests,
+        interval: this.#interval,
+        timeout: this.#timeout,
+        multiplier: this.#multiplier,
+        maxTimeout: this.#maxTimeout,
+      });
     }
     this.#newGeneration(this.#clock.now());
   }
@@ -371,6 +517,12 @@ export class CircuitBreaker {
     checkFn(fn, 'CircuitBreaker.execute', 'fn');
     const signal = opts === undefined ? undefined : signalOf(opts, 'CircuitBreaker.execute');
     if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.#store !== null) return this.#shared(fn, signal);
+    return this.#local(fn, signal);
+  }
+
+  // The state machine of this breaker alone: synchronous up to `fn`.
+  #local<T>(fn: (signal: AbortSignal) => T | Promise<T>, signal: AbortSignal | undefined): Promise<T> {
     // A callback of the options that throws (onStateChange, readyToTrip,
     // isSuccessful) rejects this call rather than throwing from it.
     let gen: number;
@@ -417,6 +569,77 @@ export class CircuitBreaker {
     }
     this.#success(gen);
     return value;
+  }
+
+  // With a store: admit, run, record (and trip) around the shared state,
+  // adopting each answer as this breaker's own.
+  async #shared<T>(fn: (signal: AbortSignal) => T | Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+    const store = this.#store!;
+    const settings = this.#settings!;
+    const answer = await store.admit(settings);
+    if (answer === 'local') return this.#local(fn, signal);
+    const fnSignal =
+      signal ?? (never ??= guardSignal(new AbortController().signal, 'CircuitBreaker.execute', '(signal) => …'));
+    if (answer === 'admit') return fn(fnSignal);
+    if (answer instanceof Error) throw answer;
+    this.#adopt(answer);
+    if (!answer.admitted) {
+      const name = this.name === '' ? 'circuit breaker' : `circuit breaker "${this.name}"`;
+      if (answer.state === 'open') throw new CircuitOpenError(`${name} is open`, answer.expiresIn);
+      throw new TooManyRequestsError(`${name} is half-open and has admitted its ${this.#maxRequests} trial request(s)`);
+    }
+    let value: T | undefined;
+    let error: unknown;
+    let failed = false;
+    if (signal?.aborted) {
+      failed = true;
+      error = signal.reason;
+    } else {
+      try {
+        value = await fn(fnSignal);
+      } catch (err) {
+        failed = true;
+        error = err;
+      }
+    }
+    const outcome: CircuitOutcome =
+      !failed || this.#isSuccessful(error) ? 'success' : signal?.aborted ? 'excluded' : 'failure';
+    const after = await store.record(settings, answer, outcome);
+    if (after !== undefined) {
+      this.#adopt(after);
+      const now = this.#clock.now();
+      const w = this.#window;
+      if (after.state === 'closed' && outcome !== 'excluded') w?.record(now, outcome === 'failure');
+      if (outcome === 'failure' && after.state === 'closed' && after.generation === answer.generation) {
+        if (this.#readyToTrip(after.counts) || (w !== null && this.#rateTrips(w, now))) {
+          const tripped = await store.trip(settings, after.generation);
+          if (tripped !== undefined) this.#adopt(tripped);
+        }
+      }
+    }
+    if (failed) throw error;
+    return value as T;
+  }
+
+  // A shared state from the store becomes this breaker's: a new generation
+  // of the store is a new one here (results of the old one are ignored).
+  #adopt(s: CircuitShared): void {
+    if (s.generation !== this.#sharedGeneration) {
+      this.#sharedGeneration = s.generation;
+      this.#generation++;
+    }
+    const c = s.counts;
+    this.#requests = c.requests;
+    this.#totalSuccesses = c.totalSuccesses;
+    this.#totalFailures = c.totalFailures;
+    this.#consecutiveSuccesses = c.consecutiveSuccesses;
+    this.#consecutiveFailures = c.consecutiveFailures;
+    this.#expiry = s.expiresIn === Number.POSITIVE_INFINITY ? s.expiresIn : this.#clock.now() + s.expiresIn;
+    const from = this.#state;
+    if (from === s.state) return;
+    this.#state = s.state;
+    if (s.state === 'closed') this.#window?.clear(this.#clock.now());
+    this.#onStateChange?.(this.name, from, s.state);
   }
 
   // gobreaker's beforeRequest, past the closed fast path.
@@ -508,7 +731,7 @@ export class CircuitBreaker {
     this.#state = to;
     this.#newGeneration(now);
     const p = probes();
-    if (p !== null && p.breakerStateChange.hasSubscribers) {
+    if (p?.breakerStateChange.hasSubscribers) {
       p.breakerStateChange.publish({ breaker: this, name: this.name, from, to });
     }
     this.#onStateChange?.(this.name, from, to);

@@ -1,0 +1,295 @@
+/**
+ * The machinery of `RedisRateLimiter` and `RedisKeyedRateLimiter`: the
+ * generic cell rate algorithm (GCRA, as go-redis/redis_rate and redis-cell
+ * run it) in one Lua script per decision, with the time read inside the
+ * script (`TIME`), so that every process sees one clock, Redis's.
+ *
+ * GCRA keeps one number per bucket, the theoretical arrival time `tat`: the
+ * moment the bucket would be full again. A bucket of `burst` tokens filling
+ * at `rate` tokens a second holds `burst - (tat - now) * rate` tokens now,
+ * so taking `n` tokens is `tat = max(tat, now) + n / rate`, allowed while
+ * `tat - now <= burst / rate`: the token bucket of `RateLimiter`, exactly.
+ * The key expires when `tat` passes, which is when a bucket is full again:
+ * an idle bucket takes no memory, and a missing key is a full bucket.
+ * Rate 0 keeps a count of the tokens taken instead (it never refills, so
+ * that key never expires).
+ */
+import { signalOf } from '../../internal/abort.js';
+import { checkInt, rangeError } from '../../internal/validate.js';
+import { RateLimitExceededError, type Reservation } from '../../rate.js';
+import type { RedisErrorPolicy } from '../client.js';
+import type { Conn } from './client.js';
+import type { Common } from './options.js';
+import { type Call, type Caller, run, Script, Watch } from './scripts.js';
+import { sleepFor } from './sleep.js';
+
+const INF = Number.POSITIVE_INFINITY;
+
+// Time in microseconds since 2017 (as redis_rate counts): smaller numbers
+// than since 1970, so a double holds them to 1/16 of a microsecond.
+const NOW = `
+local t = redis.call('TIME')
+local now = (tonumber(t[1]) - 1483228800) * 1000000 + tonumber(t[2])
+`;
+
+/**
+ * KEYS[1]: the bucket. ARGV: microseconds per token (0: rate 0), burst, n,
+ * 'a' (allow: take the tokens only if they are there) or 'r' (reserve: take
+ * them, into debt if need be). Allow replies 1 or 0; reserve replies
+ * {1, microseconds until due, the new tat} or {0} (never: rate 0).
+ */
+export const TAKE = new Script(`
+local key = KEYS[1]
+local T = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local n = tonumber(ARGV[3])
+local reserve = ARGV[4] == 'r'
+if T == 0 then
+  local used = tonumber(redis.call('GET', key) or '0')
+  if used + n > burst then
+    if reserve then return {0} end
+    return 0
+  end
+  redis.call('INCRBY', key, n)
+  if reserve then return {1, 0, '0'} end
+  return 1
+end
+${NOW}
+local tat = tonumber(redis.call('GET', key) or '0')
+if tat < now then tat = now end
+local new = tat + n * T
+local early = new - now - burst * T
+-- One microsecond of slack absorbs the rounding of the sums.
+if early > 1 and not reserve then return 0 end
+redis.call('SET', key, string.format('%.17g', new), 'PX', math.ceil((new - now) / 1000))
+if not reserve then return 1 end
+if early < 0 then early = 0 end
+return {1, math.ceil(early), string.format('%.17g', new)}
+`);
+
+/**
+ * KEYS[1]: the bucket. ARGV: microseconds per token, burst, n, the tat the
+ * reservation made. Gives back the tokens of a reservation that is not due
+ * yet, less those that reservations made after it already count on (as
+ * x/time/rate's CancelAt). Replies 1 if it gave any back.
+ */
+export const CANCEL = new Script(`
+local key = KEYS[1]
+local T = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local n = tonumber(ARGV[3])
+local mine = tonumber(ARGV[4])
+${NOW}
+local tat = tonumber(redis.call('GET', key) or '0')
+if mine - burst * T <= now or tat <= now then return 0 end
+local back = n - (tat - mine) / T
+if back <= 0 then return 0 end
+if back > n then back = n end
+tat = tat - back * T
+if tat <= now then
+  redis.call('DEL', key)
+else
+  redis.call('SET', key, string.format('%.17g', tat), 'PX', math.ceil((tat - now) / 1000))
+end
+return 1
+`);
+
+/** The in-memory twin that `'local'` decides with (a `RateLimiter` or `KeyedRateLimiter` behind a key). */
+export interface Twin {
+  allow(key: string, n: number): boolean;
+  wait(key: string, n: number, signal: AbortSignal | undefined): Promise<void>;
+  reserve(key: string, n: number): Reservation;
+}
+
+/**
+ * What `reserve` resolves with: `ok`, the milliseconds left until the
+ * reserved tokens are due, and `cancel()`, which gives them back in Redis.
+ */
+export class RedisBooking implements Reservation {
+  readonly ok: boolean;
+  readonly #due: number;
+  #cancel: (() => Promise<void>) | null;
+
+  constructor(ok: boolean, due: number, cancel: (() => Promise<void>) | null) {
+    this.ok = ok;
+    this.#due = due;
+    this.#cancel = cancel;
+  }
+
+  get delay(): number {
+    if (!this.ok) return INF;
+    const left = this.#due - performance.now();
+    return Math.max(left, 0);
+  }
+
+  cancel(): Promise<void> {
+    const cancel = this.#cancel;
+    this.#cancel = null;
+    if (cancel === null || (this.ok && this.#due <= performance.now())) return Promise.resolve();
+    return cancel();
+  }
+}
+
+/** A reservation of the local twin, with a `cancel()` that resolves like the others. */
+class LocalBooking implements Reservation {
+  readonly #r: Reservation;
+
+  constructor(r: Reservation) {
+    this.#r = r;
+  }
+
+  get ok(): boolean {
+    return this.#r.ok;
+  }
+
+  get delay(): number {
+    return this.#r.delay;
+  }
+
+  cancel(): Promise<void> {
+    this.#r.cancel();
+    return Promise.resolve();
+  }
+}
+
+const NOT_OK = new RedisBooking(false, INF, null);
+const NOW_OK = new RedisBooking(true, 0, null);
+
+/** The shared engine of both limiters; `key` is the full Redis key of the bucket. */
+export class Gcra {
+  readonly conn: Conn;
+  readonly watch: Watch;
+  readonly policy: RedisErrorPolicy;
+  readonly op: string;
+  readonly rate: number;
+  readonly burst: number;
+  readonly #perToken: string;
+  readonly #burstArg: string;
+  readonly #twin: () => Twin;
+  #localTwin: Twin | null = null;
+  readonly #allowCaller: Caller<boolean>;
+  readonly #reserveCaller: Caller<RedisBooking | typeof LOCAL>;
+  readonly #cancelCaller: Caller<void>;
+
+  constructor(common: Common, rate: number, burst: number, op: string, twin: () => Twin) {
+    this.conn = common.conn;
+    this.policy = common.policy;
+    this.watch = new Watch(common.timeoutMs, op, common.onFallback);
+    this.op = op;
+    this.rate = rate;
+    this.burst = burst;
+    this.#perToken = rate === 0 ? '0' : String(1e6 / rate);
+    this.#burstArg = String(burst);
+    this.#twin = twin;
+    const policy = this.policy;
+    this.#allowCaller = {
+      conn: this.conn,
+      watch: this.watch,
+      reply: (reply) => reply === 1,
+      fail: (_err, call) =>
+        policy === 'fail-open'
+          ? true
+          : policy === 'fail-closed'
+            ? false
+            : this.twin().allow(call.data as string, call.n),
+    };
+    this.#reserveCaller = {
+      conn: this.conn,
+      watch: this.watch,
+      reply: (reply, call) => this.#booking(reply, call),
+      fail: (err) => {
+        if (policy === 'fail-open') return NOW_OK;
+        if (policy === 'local') return LOCAL;
+        throw err;
+      },
+    };
+    this.#cancelCaller = { conn: this.conn, watch: this.watch, reply: () => {}, fail: () => {} };
+  }
+
+  /** The in-memory twin, made when first needed. */
+  twin(): Twin {
+    return (this.#localTwin ??= this.#twin());
+  }
+
+  /** Takes `n` tokens of `key` if they are there now. */
+  allow(key: string, n: number): Promise<boolean> {
+    if (n === 0 || this.rate === INF) return Promise.resolve(true);
+    if (n > this.burst) return Promise.resolve(false);
+    const argv = ['EVALSHA', TAKE.sha, '1', key, this.#perToken, this.#burstArg, String(n), 'a'];
+    return run(this.#allowCaller, TAKE, argv, key, n, key, true);
+  }
+
+  /** Takes `n` tokens of `key`, into debt if need be; resolves with when they are due. */
+  reserve(key: string, n: number): Promise<Reservation> {
+    if (n === 0 || this.rate === INF) return Promise.resolve(NOW_OK);
+    if (n > this.burst) return Promise.resolve(NOT_OK);
+    return this.#take(key, n).then(
+      (b) => (b === LOCAL ? new LocalBooking(this.twin().reserve(key, n)) : b),
+      (err) => (this.policy === 'fail-closed' ? NOT_OK : Promise.reject(err)),
+    );
+  }
+
+  #take(key: string, n: number): Promise<RedisBooking | typeof LOCAL> {
+    const argv = ['EVALSHA', TAKE.sha, '1', key, this.#perToken, this.#burstArg, String(n), 'r'];
+    return run(this.#reserveCaller, TAKE, argv, key, n, key, true);
+  }
+
+  #booking(reply: unknown, call: Call<RedisBooking | typeof LOCAL>): RedisBooking {
+    const r = reply as [number, number?, string?];
+    if (r[0] !== 1) return NOT_OK;
+    const delay = Number(r[1]) / 1000;
+    const key = call.data as string;
+    const n = call.n;
+    const tat = String(r[2]);
+    // Rate 0 is never in debt: nothing to give back once taken.
+    const cancel = this.rate === 0 ? null : () => this.#giveBack(key, n, tat);
+    return new RedisBooking(true, performance.now() + delay, cancel);
+  }
+
+  #giveBack(key: string, n: number, tat: string): Promise<void> {
+    const argv = ['EVALSHA', CANCEL.sha, '1', key, this.#perToken, this.#burstArg, String(n), tat];
+    return run(this.#cancelCaller, CANCEL, argv, key, n, undefined, false);
+  }
+
+  /** Waits until `n` tokens of `key` are the caller's (see `RedisRateLimiter.wait`). */
+  wait(key: string, n: number, opts: { signal?: AbortSignal } | undefined): Promise<void> {
+    const op = `${this.op}.wait`;
+    const signal = signalOf(opts, op);
+    if (n > this.burst && this.rate !== INF) {
+      throw rangeError(`${op}: \`n\` must be at most the burst ${this.burst}, got ${n}`);
+    }
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (n === 0 || this.rate === INF) return Promise.resolve();
+    return this.#wait(key, n, signal);
+  }
+
+  async #wait(key: string, n: number, signal: AbortSignal | undefined): Promise<void> {
+    const b = await this.#take(key, n);
+    if (b === LOCAL) return this.twin().wait(key, n, signal);
+    if (!b.ok) {
+      throw new RateLimitExceededError(`${this.op}.wait: ${n} token(s) can never be available at rate 0`);
+    }
+    if (signal?.aborted) {
+      await b.cancel();
+      throw signal.reason;
+    }
+    const delay = b.delay;
+    if (delay === 0) return;
+    try {
+      await sleepFor(delay, signal, `${this.op}.wait`);
+    } catch (reason) {
+      await b.cancel();
+      throw reason;
+    }
+  }
+}
+
+/** The reserve caller's answer when the policy is `'local'`: the twin decides. */
+const LOCAL = Symbol('local');
+
+/** Checks `n` (default 1): an integer >= 0. */
+export function checkN(n: number | undefined, op: string): number {
+  if (n === undefined) return 1;
+  if (n !== 1) checkInt(n, op, 'n');
+  return n;
+}
