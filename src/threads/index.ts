@@ -1,3 +1,4 @@
+/// <reference types="node" />
 // weft/threads: ThreadPool over node:worker_threads. This file only re-exports.
 
 export * from './errors.js';

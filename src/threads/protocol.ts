@@ -9,11 +9,14 @@
  * Every message is an array whose first element is its kind, so that a
  * batch of tasks is one flat array to clone, with no object per task.
  * - main -> thread, on the thread's `parentPort`:
- *   `[INIT, resultPort, slots, moduleUrl]`, once, first;
+ *   `[INIT, resultPort, slots, moduleUrl, controlPort]`, once, first;
  *   `[RUN, name, arg, name, arg, ...]`: tasks, numbered by the thread in
  *   order of arrival from 0 (their sequence numbers); each task's slot is
  *   `seq & SLOT_MASK`;
- *   `[ABORT, seq, reason]`: abort the signal of the running task `seq`.
+ * - main -> thread, on the control port: `[ABORT, seq, reason]`: abort the
+ *   signal of the running task `seq` (posted, then its slot is marked
+ *   `ABORTED`, so that a synchronous task that sees the mark finds the
+ *   message already there).
  * - thread -> main, on the result port: `[status, value, micros]`, one
  *   message per task in sequence order (so a task's result is never held
  *   back behind another's: a thread that dies has sent every result it
@@ -27,14 +30,15 @@
  * with one when the task's caller aborts, or when it takes the task back
  * for another thread. Exactly one of the two wins, so the main thread
  * knows at once, without a round trip, whether a task sent ahead has
- * started; a cancelled task is skipped by the thread (`SKIPPED`).
+ * started; a cancelled task is skipped by the thread (`SKIPPED`). A started
+ * task whose caller aborts is marked `ABORTED`, which its signal reads.
  */
 
 /** Main -> thread: the first message, with the result port, the slots and the task module. */
 export const INIT = 0;
 /** Main -> thread: a batch of tasks. */
 export const RUN = 1;
-/** Main -> thread: abort the running task. */
+/** Main -> thread (on the control port): abort the running task. */
 export const ABORT = 2;
 
 /** Thread -> main: the task returned (or resolved) `value`. */
@@ -58,6 +62,8 @@ export const PENDING = 1;
 export const STARTED = 2;
 /** Slot state: the main thread took the task back; the thread must not start it. */
 export const CANCELLED = 3;
+/** Slot state: the task started and its caller aborted: its signal must abort. */
+export const ABORTED = 4;
 
 /** Slots per thread: the most tasks a thread can have in flight (a power of two). */
 export const SLOTS = 512;

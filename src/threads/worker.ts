@@ -1,3 +1,4 @@
+/// <reference types="node" />
 /**
  * The code that runs inside each thread of a `ThreadPool`: it loads the
  * task module, then runs the tasks the pool sends it, one at a time in the
@@ -7,9 +8,10 @@
  *
  * See `protocol.ts` for the messages and the cancel slots.
  */
-import { type MessagePort, parentPort } from 'node:worker_threads';
+import { type MessagePort, parentPort, receiveMessageOnPort } from 'node:worker_threads';
 import {
   ABORT,
+  ABORTED,
   CANCELLED,
   decodeValue,
   ERROR,
@@ -31,21 +33,70 @@ import { isTransferred } from './transfer.js';
 
 type TaskFn = (arg: unknown, ctx: TaskContext) => unknown;
 
+const signalProto = AbortSignal.prototype;
+const realAborted = Object.getOwnPropertyDescriptor(signalProto, 'aborted')!.get!;
+const realReason = Object.getOwnPropertyDescriptor(signalProto, 'reason')!.get!;
+
 /**
  * What a task receives as its second argument. Its `signal` is made on
  * first read: a task that never looks at it costs no `AbortController`.
+ *
+ * A synchronous task never yields to the event loop, so no message can
+ * tell it of an abort; the signal's `aborted`, `reason` and
+ * `throwIfAborted()` therefore first read the task's slot (shared with
+ * the main thread, which marks it ABORTED), and on an abort take the
+ * reason off the control port at once (`receiveMessageOnPort`). An async
+ * task also hears of it by the message, between its awaits.
  */
 class TaskContext {
   #controller: AbortController | undefined;
   #aborted = false;
   #reason: unknown;
+  /** The task has ended: its slot may belong to another task now. */
+  #done = false;
+  readonly #slot: number;
+
+  constructor(seq: number) {
+    this.#slot = seq & SLOT_MASK;
+  }
 
   get signal(): AbortSignal {
     if (this.#controller === undefined) {
-      this.#controller = new AbortController();
-      if (this.#aborted) this.#abortWith(this.#controller);
+      const c = (this.#controller = new AbortController());
+      if (this.#aborted) this.#abortWith(c);
+      else this.#watch(c.signal);
     }
     return this.#controller.signal;
+  }
+
+  /** Makes reading `signal` look at the shared slot first. */
+  #watch(signal: AbortSignal): void {
+    const poll = () => {
+      if (!this.#aborted && !this.#done && Atomics.load(slots, this.#slot) === ABORTED) drainControl(this);
+    };
+    Object.defineProperties(signal, {
+      aborted: {
+        configurable: true,
+        get() {
+          poll();
+          return realAborted.call(this);
+        },
+      },
+      reason: {
+        configurable: true,
+        get() {
+          poll();
+          return realReason.call(this);
+        },
+      },
+      throwIfAborted: {
+        configurable: true,
+        value() {
+          poll();
+          return signalProto.throwIfAborted.call(this);
+        },
+      },
+    });
   }
 
   // A task that reads its context as if it were the signal learns the shape at once.
@@ -67,6 +118,11 @@ class TaskContext {
     if (ctx.#controller !== undefined) ctx.#abortWith(ctx.#controller);
   }
 
+  /** The task has ended. */
+  static done(ctx: TaskContext): void {
+    ctx.#done = true;
+  }
+
   #abortWith(c: AbortController): void {
     // A reason that could not be cloned arrives as undefined: the default AbortError then.
     if (this.#reason === undefined) c.abort();
@@ -83,6 +139,7 @@ function misread(): never {
 }
 
 let results!: MessagePort;
+let control!: MessagePort;
 let slots!: Int32Array;
 let tasks: Record<string, unknown> = {};
 let moduleUrl = '';
@@ -97,6 +154,20 @@ let current: TaskContext | null = null;
 let currentSeq = -1;
 
 const SKIP_MESSAGE = [SKIPPED, undefined, 0];
+
+/** An ABORT from the main thread: aborts the signal of the running task it names. */
+function onControl(m: unknown[]): void {
+  if (m[0] === ABORT && current !== null && currentSeq === m[1]) TaskContext.abort(current, decodeValue(m[2]));
+}
+
+/** The slot of `ctx`'s task says ABORTED: takes the ABORT (sent before the mark) off the control port now. */
+function drainControl(ctx: TaskContext): void {
+  for (let r = receiveMessageOnPort(control); r !== undefined; r = receiveMessageOnPort(control)) {
+    onControl(r.message as unknown[]);
+  }
+  // Not found (it cannot happen: the message is queued before the slot is marked): abort without a reason.
+  TaskContext.abort(ctx, undefined);
+}
 
 function lookup(name: string): TaskFn | undefined {
   const fn = tasks[name];
@@ -156,11 +227,14 @@ function drain(): void {
       start = reply(NOT_FOUND, exportedNames(), start);
       continue;
     }
-    const ctx = new TaskContext();
+    const ctx = new TaskContext(seq);
+    current = ctx;
+    currentSeq = seq;
     let r: unknown;
     try {
       r = fn(arg, ctx);
     } catch (err) {
+      end(ctx);
       start = failure(err, start);
       continue;
     }
@@ -169,15 +243,14 @@ function drain(): void {
       (typeof r === 'object' || typeof r === 'function') &&
       typeof (r as PromiseLike<unknown>).then === 'function'
     ) {
-      current = ctx;
-      currentSeq = seq;
       const began = start;
       (r as PromiseLike<unknown>).then(
-        (v) => settled(OK, v, began),
-        (err) => settled(-1, err, began),
+        (v) => settled(ctx, OK, v, began),
+        (err) => settled(ctx, -1, err, began),
       );
       return;
     }
+    end(ctx);
     start = reply(OK, r, start);
   }
   // Everything received has run: let the inbox's array go.
@@ -185,9 +258,14 @@ function drain(): void {
   head = 0;
 }
 
-function settled(status: number, value: unknown, start: number): void {
+function end(ctx: TaskContext): void {
+  TaskContext.done(ctx);
   current = null;
   currentSeq = -1;
+}
+
+function settled(ctx: TaskContext, status: number, value: unknown, start: number): void {
+  end(ctx);
   if (status === OK) reply(OK, value, start);
   else failure(value, start);
   drain();
@@ -202,8 +280,6 @@ function onMessage(m: unknown[]): void {
     }
     for (let i = 1; i < m.length; i++) inbox.push(m[i]);
     if (current === null) drain();
-  } else if (m[0] === ABORT) {
-    if (current !== null && currentSeq === m[1]) TaskContext.abort(current, decodeValue(m[2]));
   }
 }
 
@@ -212,6 +288,8 @@ parentPort!.once('message', (m: unknown[]) => {
   results = m[1] as MessagePort;
   slots = new Int32Array(m[2] as SharedArrayBuffer);
   moduleUrl = m[3] as string;
+  control = m[4] as MessagePort;
+  control.on('message', onControl);
   import(moduleUrl).then(
     (mod: Record<string, unknown>) => {
       tasks = mod;

@@ -140,6 +140,29 @@ describe('ThreadPool cancellation', () => {
     expect(await read(undefined)).toMatch(/^AbortError:/);
   });
 
+  it('a synchronous task that never yields sees the abort, with its reason, when it reads its signal', async () => {
+    await using pool = new ThreadPool({ module, threads: 1, abortGraceMs: 5000 });
+    const out = new Int32Array(new SharedArrayBuffer(4 * 64));
+    const ac = new AbortController();
+    const call = pool.run('spinUntilAborted', out, { signal: ac.signal }).catch((e: any) => e);
+    await started(out);
+    ac.abort(new RangeError('enough'));
+    expect(await call).toBe(ac.signal.reason);
+    await started(out, 1);
+    expect(new TextDecoder().decode(Uint8Array.from(out.subarray(2, 2 + out[1]!)))).toBe('RangeError:enough');
+    // The thread was not terminated: the task returned within its grace.
+    const id = await pool.run('whoami');
+    const thrown = new Int32Array(new SharedArrayBuffer(4));
+    const ac2 = new AbortController();
+    const call2 = pool.run('spinUntilThrown', thrown, { signal: ac2.signal }).catch((e: any) => e);
+    await started(thrown);
+    ac2.abort('again');
+    expect(await call2).toBe('again');
+    await started(thrown, 1);
+    expect(await pool.run('whoami')).toBe(id);
+    expect(pool.stats).toMatchObject({ threads: 1, canceled: 2, failed: 0 });
+  });
+
   it('a queued task whose signal aborts never starts, and leaves the queue at once', async () => {
     using leaks = trackLeaks();
     const pool = new ThreadPool({ module, threads: 1 });

@@ -36,7 +36,7 @@ interface Call {
 
 const call: fc.Arbitrary<Call> = fc
   .record({
-    kind: fc.constantFrom<Kind>('inc', 'inc', 'inc', 'later', 'fail', 'sleep', 'spin'),
+    kind: fc.constantFrom<Kind>('inc', 'inc', 'inc', 'inc', 'later', 'fail', 'sleep', 'sleep', 'spin'),
     n: fc.integer({ min: 0, max: 8 }),
     abort: fc.oneof(
       fc.constant<Abort>('none'),
@@ -69,7 +69,9 @@ describe('ThreadPool properties', () => {
     await pool.close();
   });
 
-  it('under random aborts, every call settles as the model says, the counters add up, and nothing is left', async () => {
+  it('under random aborts, every call settles as the model says, the counters add up, and nothing is left', {
+    timeout: 90_000,
+  }, async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(call, { minLength: 1, maxLength: 40 }).filter((cs) => cs.filter((c) => c.kind === 'spin').length <= 1),
@@ -141,7 +143,9 @@ describe('ThreadPool properties', () => {
     }
   });
 
-  it('map under a random abort or early stop yields a prefix of the results in order, and stops its tasks', async () => {
+  it('map under a random abort or early stop yields a prefix of the results in order, and stops its tasks', {
+    timeout: 60_000,
+  }, async () => {
     await using p = new ThreadPool({ module, threads: 2, abortGraceMs: 30 });
     await fc.assert(
       fc.asyncProperty(

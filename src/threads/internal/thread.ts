@@ -13,6 +13,7 @@ import {
 } from 'node:worker_threads';
 import {
   ABORT,
+  ABORTED,
   CANCELLED,
   ERROR,
   encodeError,
@@ -25,6 +26,7 @@ import {
   SKIPPED,
   SLOT_MASK,
   SLOTS,
+  STARTED,
 } from '../protocol.js';
 import { SENT, type Task, type TaskQueue } from './queue.js';
 
@@ -69,6 +71,7 @@ export class Thread {
   state = STARTING;
   readonly #worker: Worker;
   readonly #port: MessagePort;
+  readonly #control: MessagePort;
   readonly #slots: Int32Array;
   readonly #host: ThreadHost;
   readonly #ring: (Task | null)[] = new Array(SLOTS).fill(null);
@@ -94,6 +97,8 @@ export class Thread {
   constructor(host: ThreadHost, spec: ThreadSpec) {
     this.#host = host;
     const { port1, port2 } = new MessageChannel();
+    const control = new MessageChannel();
+    this.#control = control.port1;
     const sab = new SharedArrayBuffer(SLOTS * 4);
     this.#slots = new Int32Array(sab);
     this.#port = port1;
@@ -102,7 +107,7 @@ export class Thread {
       workerData: spec.workerData,
       resourceLimits: spec.resourceLimits,
     });
-    this.#worker.postMessage([INIT, port2, sab, spec.moduleUrl], [port2]);
+    this.#worker.postMessage([INIT, port2, sab, spec.moduleUrl, control.port2], [port2, control.port2]);
     port1.on('message', this.#onMessage);
     port1.on('messageerror', this.#onMessageError);
     // The result port never keeps the process alive: the worker does, while it has tasks.
@@ -216,15 +221,20 @@ export class Thread {
     return Math.max(0, this.inflight - 1);
   }
 
-  /** Tells the thread to abort the signal of its running task `seq`. */
+  /**
+   * Tells the thread to abort the signal of its running task `seq`: the
+   * message first, then the mark on its slot that a synchronous task's
+   * signal reads (and then takes the message off the port).
+   */
   abort(seq: number, reason: unknown): void {
     if (this.state === DEAD) return;
     try {
-      this.#worker.postMessage([ABORT, seq, encodeValue(reason)]);
+      this.#control.postMessage([ABORT, seq, encodeValue(reason)]);
     } catch {
       // A reason that cannot be cloned: the task's signal aborts with an AbortError.
-      this.#worker.postMessage([ABORT, seq, undefined]);
+      this.#control.postMessage([ABORT, seq, undefined]);
     }
+    Atomics.compareExchange(this.#slots, seq & SLOT_MASK, STARTED, ABORTED);
   }
 
   /** The tasks in flight that are still SENT (their callers wait), in order. */
@@ -299,6 +309,7 @@ export class Thread {
     this.#drainPort();
     this.state = DEAD;
     this.#port.close();
+    this.#control.close();
     let running: Task | undefined;
     const unstarted: Task[] = [];
     for (let seq = this.#head; seq < this.#tail; seq++) {
