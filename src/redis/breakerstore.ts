@@ -13,11 +13,11 @@ import type {
 } from '../breaker.js';
 import { checkInt, checkOpts } from '../internal/validate.js';
 import type { RedisErrorPolicy, RedisOptions } from './client.js';
-import { ADMIT, RECORD, TRIP } from './internal/breakerlua.js';
+import { BREAKER } from './internal/breakerlua.js';
 import type { Conn } from './internal/client.js';
 import { keysOf } from './internal/keys.js';
 import { checkCommon } from './internal/options.js';
-import { type Caller, run, type Script, Watch } from './internal/scripts.js';
+import { type Caller, run, Watch } from './internal/scripts.js';
 
 /**
  * Options of `breakerStore`: those of every weft/redis primitive but
@@ -70,7 +70,7 @@ class RedisBreakerStore implements CircuitBreakerStore {
     };
   }
 
-  #argv(script: Script, s: CircuitStoreSettings, ...rest: string[]): string[] {
+  #argv(s: CircuitStoreSettings, ...rest: string[]): string[] {
     let keys = this.#keys.get(s.name);
     if (keys === undefined) {
       keys = keysOf(this.#prefix, 'breaker', s.name, ['state', 'probes']);
@@ -78,13 +78,13 @@ class RedisBreakerStore implements CircuitBreakerStore {
     }
     const { maxRequests, interval, timeout, multiplier, maxTimeout } = s;
     const head = [String(maxRequests), String(interval), String(timeout), String(multiplier), String(maxTimeout)];
-    return ['EVALSHA', script.sha, '2', keys[0]!, keys[1]!, ...head, this.#probe, ...rest];
+    return ['EVALSHA', BREAKER.sha, '2', keys[0]!, keys[1]!, ...head, this.#probe, ...rest];
   }
 
   admit(settings: CircuitStoreSettings): Promise<CircuitShared | 'local' | 'admit' | Error> {
     const ticket = this.#ticketPrefix + ++this.#tickets;
-    const argv = this.#argv(ADMIT, settings, ticket);
-    return run(this.#admitCaller, ADMIT, argv, argv[3]!, 0, ticket, true);
+    const argv = this.#argv(settings, 'a', ticket);
+    return run(this.#admitCaller, BREAKER, argv, argv[3]!, 0, ticket, true);
   }
 
   record(
@@ -93,13 +93,13 @@ class RedisBreakerStore implements CircuitBreakerStore {
     outcome: CircuitOutcome,
   ): Promise<CircuitShared | undefined> {
     const ticket = (admission as Shared).ticket;
-    const argv = this.#argv(RECORD, settings, ticket, String(admission.generation), OUTCOME[outcome]);
-    return run(this.#sharedCaller, RECORD, argv, argv[3]!, 0, ticket, false);
+    const argv = this.#argv(settings, 'r', ticket, String(admission.generation), OUTCOME[outcome]);
+    return run(this.#sharedCaller, BREAKER, argv, argv[3]!, 0, ticket, false);
   }
 
   trip(settings: CircuitStoreSettings, generation: number): Promise<CircuitShared | undefined> {
-    const argv = this.#argv(TRIP, settings, String(generation));
-    return run(this.#sharedCaller, TRIP, argv, argv[3]!, 0, '', false);
+    const argv = this.#argv(settings, 't', String(generation));
+    return run(this.#sharedCaller, BREAKER, argv, argv[3]!, 0, '', false);
   }
 }
 

@@ -65,27 +65,21 @@ local function reply(admitted)
 end
 `;
 
-/** ARGV[7]: the request's ticket. Admits it or not; a half-open trial takes a leased place. */
-export const ADMIT = new Script(`${PRELUDE}
+const ADMIT = `
 if st == 1 then return reply(0) end
 if st == 2 then
   redis.call('ZREMRANGEBYSCORE', P, '-inf', now)
   if redis.call('ZCARD', P) >= maxReq then return reply(0) end
-  redis.call('ZADD', P, now + probeMs, ARGV[7])
+  redis.call('ZADD', P, now + probeMs, ARGV[8])
 end
 req = req + 1
 return reply(1)
-`);
+`;
 
-/**
- * ARGV[7..9]: the ticket, the generation it was admitted in, and the
- * outcome ('s' success, 'f' failure, 'x' excluded). A result of an older
- * generation is ignored.
- */
-export const RECORD = new Script(`${PRELUDE}
-if tonumber(ARGV[8]) ~= gen then return reply(0) end
-if st == 2 then redis.call('ZREM', P, ARGV[7]) end
-local o = ARGV[9]
+const RECORD = `
+if tonumber(ARGV[9]) ~= gen then return reply(0) end
+if st == 2 then redis.call('ZREM', P, ARGV[8]) end
+local o = ARGV[10]
 if o == 'x' then
   if req > 0 then req = req - 1 end
 elseif o == 's' then
@@ -103,13 +97,34 @@ else
   end
 end
 return reply(1)
-`);
+`;
 
-/** ARGV[7]: the generation that `readyToTrip` judged. Opens the breaker if it is still closed in it. */
-export const TRIP = new Script(`${PRELUDE}
-if tonumber(ARGV[7]) == gen and st == 0 then
+const TRIP = `
+if tonumber(ARGV[8]) == gen and st == 0 then
   st = 1
   newgen()
 end
 return reply(1)
+`;
+
+/**
+ * The one script of the store. ARGV[7] is the operation:
+ * - `'a'`, ARGV[8] the request's ticket: admit it or not; a half-open
+ *   trial takes a leased place;
+ * - `'r'`, ARGV[8..10] the ticket, the generation it was admitted in, and
+ *   the outcome ('s' success, 'f' failure, 'x' excluded): record it; a
+ *   result of an older generation is ignored;
+ * - `'t'`, ARGV[8] the generation that `readyToTrip` judged: open the
+ *   breaker if it is still closed in it.
+ * Each replies {admitted, state, generation, ms left or -1, the 5 counts}.
+ */
+export const BREAKER = new Script(`${PRELUDE}
+local op = ARGV[7]
+if op == 'a' then
+${ADMIT}
+elseif op == 'r' then
+${RECORD}
+else
+${TRIP}
+end
 `);

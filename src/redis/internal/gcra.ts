@@ -33,65 +33,58 @@ local now = (tonumber(t[1]) - 1483228800) * 1000000 + tonumber(t[2])
 `;
 
 /**
- * KEYS[1]: the bucket. ARGV: microseconds per token (0: rate 0), burst, n,
- * 'a' (allow: take the tokens only if they are there) or 'r' (reserve: take
- * them, into debt if need be). Allow replies 1 or 0; reserve replies
- * {1, microseconds until due, the new tat} or {0} (never: rate 0).
+ * The one script of the limiters (one, so that a cancel never meets a
+ * script cache that its reserve did not fill). KEYS[1]: the bucket. ARGV:
+ * microseconds per token (0: rate 0), burst, n, and the operation:
+ * - `'a'` (allow): take the tokens only if they are there; replies 1 or 0;
+ * - `'r'` (reserve): take them, into debt if need be; replies {1,
+ *   microseconds until due, the new tat} or {0} (never: rate 0);
+ * - `'c'` (cancel), ARGV[5] the tat a reservation made: give back its
+ *   tokens if it is not due yet, less those that reservations made after it
+ *   already count on (as x/time/rate's CancelAt); replies 1 if it gave any.
  */
-export const TAKE = new Script(`
+export const GCRA = new Script(`
 local key = KEYS[1]
 local T = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local n = tonumber(ARGV[3])
-local reserve = ARGV[4] == 'r'
+local op = ARGV[4]
 if T == 0 then
+  if op == 'c' then return 0 end
   local used = tonumber(redis.call('GET', key) or '0')
   if used + n > burst then
-    if reserve then return {0} end
+    if op == 'r' then return {0} end
     return 0
   end
   redis.call('INCRBY', key, n)
-  if reserve then return {1, 0, '0'} end
+  if op == 'r' then return {1, 0, '0'} end
   return 1
 end
 ${NOW}
 local tat = tonumber(redis.call('GET', key) or '0')
+if op == 'c' then
+  local mine = tonumber(ARGV[5])
+  if mine - burst * T <= now or tat <= now then return 0 end
+  local back = n - (tat - mine) / T
+  if back <= 0 then return 0 end
+  if back > n then back = n end
+  tat = tat - back * T
+  if tat <= now then
+    redis.call('DEL', key)
+  else
+    redis.call('SET', key, string.format('%.17g', tat), 'PX', math.ceil((tat - now) / 1000))
+  end
+  return 1
+end
 if tat < now then tat = now end
 local new = tat + n * T
 local early = new - now - burst * T
 -- One microsecond of slack absorbs the rounding of the sums.
-if early > 1 and not reserve then return 0 end
+if early > 1 and op == 'a' then return 0 end
 redis.call('SET', key, string.format('%.17g', new), 'PX', math.ceil((new - now) / 1000))
-if not reserve then return 1 end
+if op == 'a' then return 1 end
 if early < 0 then early = 0 end
 return {1, math.ceil(early), string.format('%.17g', new)}
-`);
-
-/**
- * KEYS[1]: the bucket. ARGV: microseconds per token, burst, n, the tat the
- * reservation made. Gives back the tokens of a reservation that is not due
- * yet, less those that reservations made after it already count on (as
- * x/time/rate's CancelAt). Replies 1 if it gave any back.
- */
-export const CANCEL = new Script(`
-local key = KEYS[1]
-local T = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local n = tonumber(ARGV[3])
-local mine = tonumber(ARGV[4])
-${NOW}
-local tat = tonumber(redis.call('GET', key) or '0')
-if mine - burst * T <= now or tat <= now then return 0 end
-local back = n - (tat - mine) / T
-if back <= 0 then return 0 end
-if back > n then back = n end
-tat = tat - back * T
-if tat <= now then
-  redis.call('DEL', key)
-else
-  redis.call('SET', key, string.format('%.17g', tat), 'PX', math.ceil((tat - now) / 1000))
-end
-return 1
 `);
 
 /** The in-memory twin that `'local'` decides with (a `RateLimiter` or `KeyedRateLimiter` behind a key). */
@@ -215,8 +208,8 @@ export class Gcra {
   allow(key: string, n: number): Promise<boolean> {
     if (n === 0 || this.rate === INF) return Promise.resolve(true);
     if (n > this.burst) return Promise.resolve(false);
-    const argv = ['EVALSHA', TAKE.sha, '1', key, this.#perToken, this.#burstArg, String(n), 'a'];
-    return run(this.#allowCaller, TAKE, argv, key, n, key, true);
+    const argv = ['EVALSHA', GCRA.sha, '1', key, this.#perToken, this.#burstArg, String(n), 'a'];
+    return run(this.#allowCaller, GCRA, argv, key, n, key, true);
   }
 
   /** Takes `n` tokens of `key`, into debt if need be; resolves with when they are due. */
@@ -230,8 +223,8 @@ export class Gcra {
   }
 
   #take(key: string, n: number): Promise<RedisBooking | typeof LOCAL> {
-    const argv = ['EVALSHA', TAKE.sha, '1', key, this.#perToken, this.#burstArg, String(n), 'r'];
-    return run(this.#reserveCaller, TAKE, argv, key, n, key, true);
+    const argv = ['EVALSHA', GCRA.sha, '1', key, this.#perToken, this.#burstArg, String(n), 'r'];
+    return run(this.#reserveCaller, GCRA, argv, key, n, key, true);
   }
 
   #booking(reply: unknown, call: Call<RedisBooking | typeof LOCAL>): RedisBooking {
@@ -247,8 +240,8 @@ export class Gcra {
   }
 
   #giveBack(key: string, n: number, tat: string): Promise<void> {
-    const argv = ['EVALSHA', CANCEL.sha, '1', key, this.#perToken, this.#burstArg, String(n), tat];
-    return run(this.#cancelCaller, CANCEL, argv, key, n, undefined, false);
+    const argv = ['EVALSHA', GCRA.sha, '1', key, this.#perToken, this.#burstArg, String(n), 'c', tat];
+    return run(this.#cancelCaller, GCRA, argv, key, n, undefined, false);
   }
 
   /** Waits until `n` tokens of `key` are the caller's (see `RedisRateLimiter.wait`). */

@@ -21,7 +21,7 @@ import type { RedisErrorPolicy, RedisUnavailableError } from '../client.js';
 import type { Conn } from './client.js';
 import type { Common } from './options.js';
 import { type Call, type Caller, run, Watch } from './scripts.js';
-import { ACQUIRE, RELEASE, RENEW } from './semlua.js';
+import { SEM } from './semlua.js';
 
 /** What a grant hands the caller (see `RedisLock` in semaphore.ts). */
 export interface Granted extends Lock {
@@ -209,8 +209,8 @@ export class SemCore {
     this.#releaseCaller = { ...base, reply: () => {}, fail: () => {} };
   }
 
-  #argv(script: { sha: string }, ...rest: string[]): string[] {
-    return ['EVALSHA', script.sha, '6', ...this.#head, ...rest];
+  #argv(...rest: string[]): string[] {
+    return ['EVALSHA', SEM.sha, '6', ...this.#head, ...rest];
   }
 
   #twinOf(): Semaphore {
@@ -226,15 +226,15 @@ export class SemCore {
   }
 
   #send(w: Waiter): void {
-    const argv = this.#argv(ACQUIRE, w.id, String(w.weight), 'w');
-    void run(this.#acquireCaller, ACQUIRE, argv, this.keys[0]!, w.weight, w, true);
+    const argv = this.#argv('w', w.id, String(w.weight));
+    void run(this.#acquireCaller, SEM, argv, this.keys[0]!, w.weight, w, true);
   }
 
   /** Takes `weight` if it fits now and nobody waits (see `RedisSemaphore.tryAcquire`). */
   tryAcquire(weight: number): Promise<Granted | undefined> {
     const id = this.#idPrefix + ++this.#ids;
-    const argv = this.#argv(ACQUIRE, id, String(weight), 't');
-    return run(this.#tryCaller, ACQUIRE, argv, this.keys[0]!, weight, { id, sentAt: systemClock.now() }, true);
+    const argv = this.#argv('t', id, String(weight));
+    return run(this.#tryCaller, SEM, argv, this.keys[0]!, weight, { id, sentAt: systemClock.now() }, true);
   }
 
   #tried(reply: [number, number | string], call: Call<Granted | undefined>): Granted | undefined {
@@ -302,8 +302,8 @@ export class SemCore {
   }
 
   #leave(id: string): Promise<void> {
-    const argv = this.#argv(RELEASE, id);
-    return run(this.#releaseCaller, RELEASE, argv, this.keys[0]!, 0, undefined, false);
+    const argv = this.#argv('r', id);
+    return run(this.#releaseCaller, SEM, argv, this.keys[0]!, 0, undefined, false);
   }
 
   /** The waiter's signal aborted: it leaves the queue in Redis, then rejects. */
@@ -385,9 +385,9 @@ export class SemCore {
     const waiters = [...this.waiters.values()].filter((w) => w.queued);
     if (holders.length === 0 && waiters.length === 0) return;
     this.#ticking = true;
-    const argv = this.#argv(RENEW, String(holders.length), ...holders.map((l) => l.id), ...waiters.map((w) => w.id));
+    const argv = this.#argv('n', String(holders.length), ...holders.map((l) => l.id), ...waiters.map((w) => w.id));
     const data = { holders, waiters, sentAt: now };
-    void run(this.#renewCaller, RENEW, argv, this.keys[0]!, 0, data, false);
+    void run(this.#renewCaller, SEM, argv, this.keys[0]!, 0, data, false);
   }
 
   #renewed(reply: (number | string)[], call: Call<undefined>): undefined {

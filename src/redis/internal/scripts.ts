@@ -220,7 +220,9 @@ export function run<R>(
   sent.then(
     (reply) => call.ok(reply),
     (err) => {
-      if (!isNoScript(err) || call.done) return call.error(err, false);
+      // An admission that timed out is dropped (its caller was answered, and
+      // a clean-up may follow it); a clean-up or a renewal still runs.
+      if (!isNoScript(err) || (call.done && admit)) return call.error(err, false);
       // Not in the script cache (a new or restarted server, SCRIPT FLUSH): EVAL loads it.
       argv[0] = 'EVAL';
       argv[1] = script.lua;

@@ -122,13 +122,8 @@ local function finish()
 end
 `;
 
-/**
- * ARGV[4..6]: id, weight, 't' (try: grant now or not at all) or 'w' (wait:
- * queue if it cannot be granted now). Replies {1, token} when the id holds,
- * {0, hint} when it waits, {0, -1} when a try failed.
- */
-export const ACQUIRE = new Script(`${PRELUDE}
-local id, w, mode = ARGV[4], tonumber(ARGV[5]), ARGV[6]
+const ACQUIRE = `
+local id, w, mode = ARGV[5], tonumber(ARGV[6]), ARGV[4]
 purge()
 local tok = held(id)
 if tok then
@@ -157,29 +152,21 @@ local h = hint()
 finish()
 if tok then return {1, tok} end
 return {0, h}
-`);
+`;
 
-/** ARGV[4]: id. Gives back what the id holds, or takes it out of the queue. Replies 1. */
-export const RELEASE = new Script(`${PRELUDE}
+const RELEASE = `
 purge()
-drop(ARGV[4])
+drop(ARGV[5])
 grant()
 finish()
 return 1
-`);
+`;
 
-/**
- * ARGV[4]: the number of holder ids; ARGV[5..]: the holder ids, then the
- * waiter ids. Renews the leases of the holders and the places of the
- * waiters. Replies {hint, one entry per id}: for a holder 1 (renewed) or 0
- * (lost); for a waiter its token (granted; the lease is renewed), -1 (still
- * waiting) or 0 (its place is gone).
- */
-export const RENEW = new Script(`${PRELUDE}
-local nh = tonumber(ARGV[4])
+const RENEW = `
+local nh = tonumber(ARGV[5])
 purge()
 local out = {0}
-for i = 5, 4 + nh do
+for i = 6, 5 + nh do
   if redis.call('ZSCORE', H, ARGV[i]) then
     redis.call('ZADD', H, now + lease, ARGV[i])
     out[#out + 1] = 1
@@ -187,11 +174,11 @@ for i = 5, 4 + nh do
     out[#out + 1] = 0
   end
 end
-for i = 5 + nh, #ARGV do
+for i = 6 + nh, #ARGV do
   if redis.call('ZSCORE', Q, ARGV[i]) then redis.call('ZADD', QX, now + lease, ARGV[i]) end
 end
 grant()
-for i = 5 + nh, #ARGV do
+for i = 6 + nh, #ARGV do
   local tok = held(ARGV[i])
   if tok then
     redis.call('ZADD', H, now + lease, ARGV[i])
@@ -205,4 +192,30 @@ end
 out[1] = hint()
 finish()
 return out
+`;
+
+/**
+ * The one script of the semaphore (one, so that a clean-up never meets a
+ * script cache that its acquire did not fill). ARGV[4] is the operation:
+ * - `'w'` or `'t'`, ARGV[5..6] id, weight: acquire, waiting in the queue
+ *   (`'w'`) or only if the weight is free now and nobody waits (`'t'`).
+ *   Replies {1, token} when the id holds, {0, hint} when it waits, {0, -1}
+ *   when a try failed.
+ * - `'r'`, ARGV[5] id: give back what the id holds, or take it out of the
+ *   queue. Replies 1.
+ * - `'n'`, ARGV[5] the number of holder ids, ARGV[6..] the holder ids, then
+ *   the waiter ids: renew the holders' leases and the waiters' places.
+ *   Replies {hint, one entry per id}: for a holder 1 (renewed) or 0 (lost);
+ *   for a waiter its token (granted; the lease is renewed), -1 (still
+ *   waiting) or 0 (its place is gone).
+ */
+export const SEM = new Script(`${PRELUDE}
+local op = ARGV[4]
+if op == 'r' then
+${RELEASE}
+elseif op == 'n' then
+${RENEW}
+else
+${ACQUIRE}
+end
 `);
