@@ -227,6 +227,25 @@ describe('ThreadPool cancellation', () => {
     expect(pool.stats.threads).toBe(0);
   });
 
+  it('aborting a task that has ended there after the one running now was aborted keeps the latter cut off', async () => {
+    // Regression: the thread's "given up on" mark once moved back to the earlier task, whose result
+    // then cleared it, and the hung one ran on with no grace timer, its thread taking new tasks.
+    await using pool = await warmPool({ abortGraceMs: 50 });
+    const seen = new Int32Array(new SharedArrayBuffer(4));
+    const first = new AbortController();
+    const hung = new AbortController();
+    const a = pool.run('inc', 1, { signal: first.signal }).catch((e: any) => e);
+    const b = pool.run('spin', seen, { signal: hung.signal }).catch((e: any) => e);
+    await Promise.resolve(); // both go out in one batch
+    // Block this thread until the spin has started: the result of `a` is sent, not yet handled here.
+    Atomics.wait(seen, 0, 0, 10_000);
+    hung.abort('hung');
+    first.abort('first');
+    expect(await b).toBe('hung');
+    expect(await a).toBe('first');
+    expect(await pool.run('whoami')).not.toBe(pool.id);
+  });
+
   it('close with a hung, aborted task resolves once abortGraceMs has passed', async () => {
     const pool = new ThreadPool({ module, threads: 1, abortGraceMs: 50 });
     const seen = new Int32Array(new SharedArrayBuffer(4));
@@ -237,6 +256,20 @@ describe('ThreadPool cancellation', () => {
     await pool.close();
     expect(await hung).toBe('stop');
     expect(pool.stats.threads).toBe(0);
+  });
+});
+
+describe('ThreadPool load balance', () => {
+  it('tiny tasks sent ahead behind a long one move to the idle thread instead of waiting for it', async () => {
+    await using pool = new ThreadPool({ module, threads: 2 });
+    // Both threads started, and calibrated on tiny tasks: they take tasks ahead in batches.
+    await Promise.all([pool.run('burn', 20), pool.run('burn', 20)]);
+    for (let i = 0; i < 5; i++) await Promise.all(Array.from({ length: 400 }, (_, k) => pool.run('inc', k)));
+    const order: string[] = [];
+    const long = pool.run('burn', 400).then(() => order.push('long'));
+    const tiny = Array.from({ length: 40 }, (_, i) => pool.run('inc', i).then(() => order.push('tiny')));
+    await Promise.all([long, ...tiny]);
+    expect(order.indexOf('long')).toBe(40);
   });
 });
 

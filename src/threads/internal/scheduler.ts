@@ -66,6 +66,8 @@ export class Scheduler implements TaskOwner, ThreadHost {
   /** Mean thread time per task, in microseconds (0: nothing measured yet). */
   #avg = 0;
   #closed: Promise<void> | undefined;
+  /** The timer of `#checkBalance`. */
+  #balance: unknown;
   #resolveClosed: (() => void) | undefined;
   running = 0;
   completed = 0;
@@ -273,7 +275,39 @@ export class Scheduler implements TaskOwner, ThreadHost {
       }
     }
     this.#pump();
+    this.#checkBalance();
   }
+
+  /**
+   * When a thread idles while another holds tasks it has not started, and
+   * stealing them is not yet worth it, looks again once that other thread
+   * would count as stuck: a long task's thread never keeps a backlog that
+   * an idle thread could run.
+   */
+  #checkBalance(): void {
+    let idle = false;
+    let held = false;
+    for (const t of this.#threads) {
+      if (!t.accepting) continue;
+      if (t.inflight === 0) idle = true;
+      else if (t.unstarted > 0) held = true;
+    }
+    if (idle && held && this.#state !== CLOSED) {
+      if (this.#balance === undefined) {
+        this.#balance = startTimer(systemClock, this.#rebalance, this.#stuckMs() + 1, 'ThreadPool balance');
+        (this.#balance as { unref?: () => void }).unref?.();
+      }
+    } else if (this.#balance !== undefined) {
+      stopTimer(systemClock, this.#balance);
+      this.#balance = undefined;
+    }
+  }
+
+  readonly #rebalance = (): void => {
+    this.#balance = undefined;
+    for (const t of [...this.#threads]) if (t.accepting && t.inflight === 0) this.#steal(t);
+    this.#checkBalance();
+  };
 
   onExit(t: Thread, code: number, error: unknown, running: Task | undefined, unstarted: Task[]): void {
     this.#stopGrace(t);
@@ -337,7 +371,8 @@ export class Scheduler implements TaskOwner, ThreadHost {
    */
   #abandon(t: Thread, seq: number, reason: unknown, reclaim: boolean): void {
     t.abort(seq, reason);
-    if (t.state === DEAD || t.state === STOPPING) return;
+    // A later task already given up on (`seq` has ended there since: one task runs at a time) keeps its grace.
+    if (t.state === DEAD || t.state === STOPPING || seq <= t.abandoned) return;
     t.abandoned = seq;
     this.#stopGrace(t);
     t.grace = startTimer(systemClock, () => this.#graceExpired(t), this.#opts.abortGraceMs, 'ThreadPool abortGraceMs');
@@ -451,6 +486,7 @@ export class Scheduler implements TaskOwner, ThreadHost {
   #checkClosed(): void {
     if (this.#state !== CLOSING || this.#threads.length > 0 || this.#queue.live > 0) return;
     this.#state = CLOSED;
+    this.#checkBalance();
     this.#resolveClosed!();
   }
 }

@@ -79,7 +79,10 @@ export class Thread {
   #head = 0;
   /** Sequence number the next task sent gets. */
   #tail = 0;
-  /** The sequence number of a running task whose caller aborted (-1: none); no new task is sent meanwhile. */
+  /**
+   * The sequence number of the latest running task whose caller aborted
+   * (-1: none), until its result comes; no new task is sent meanwhile.
+   */
   abandoned = -1;
   /** The pool's timers for this thread: `abortGraceMs` of `abandoned`, and `idleTimeoutMs`. */
   grace: unknown;
@@ -297,8 +300,8 @@ export class Thread {
     const slot = this.#head & SLOT_MASK;
     const task = this.#ring[slot];
     this.#ring[slot] = null;
-    if (this.#head === this.abandoned) this.abandoned = -1;
     this.#head++;
+    if (this.abandoned >= 0 && this.#head > this.abandoned) this.abandoned = -1;
     if (status !== SKIPPED && task !== null && task !== undefined) {
       this.#host.onResult(task, status, m[1], m[2] as number);
     }
