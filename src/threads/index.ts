@@ -3,4 +3,4 @@
 
 export * from './errors.js';
 export * from './pool.js';
-export * from './transfer.js';
+export { type Transferred, transfer } from './transfer.js';

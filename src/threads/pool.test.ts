@@ -1,3 +1,5 @@
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isWeftError } from 'weftjs';
 import { trackLeaks } from 'weftjs/testing';
@@ -178,6 +180,14 @@ describe('ThreadPool', () => {
     const marked = transfer({ a: 1 }, []);
     expect(marked.value).toEqual({ a: 1 });
     expect(() => transfer(1, 'no' as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+  });
+
+  it('takes the module as a relative or absolute path, a file: URL string or a URL', async () => {
+    const abs = resolve(module);
+    for (const m of [abs, pathToFileURL(abs).href, pathToFileURL(abs)]) {
+      await using p = new ThreadPool({ module: m, threads: 1 });
+      expect(await p.run('inc', 1)).toBe(2);
+    }
   });
 
   it('hands each thread the workerData, cloned', async () => {

@@ -23,16 +23,23 @@ import {
   show,
   typeError,
 } from '../internal/validate.js';
-import { moduleUrl, threadEntry } from './internal/entry.js';
+import { moduleUrl, threadEntry, threadExecArgv } from './internal/entry.js';
 import { Scheduler } from './internal/scheduler.js';
 import type { Transferred } from './transfer.js';
 
-/** What a task receives as its second argument, in its thread: `task(arg, { signal })`. */
+/**
+ * What a task receives as its second argument, in its thread:
+ * `task(arg, { signal })`.
+ */
 export interface TaskContext {
   /**
    * Aborts when the call's `signal` does (with its reason, as far as
-   * structured clone carries it; an `AbortError` if it cannot), or when
-   * the pool closes without drain.
+   * structured clone carries it: an `Error` keeps its class, message,
+   * stack, code and cause; a reason that cannot be cloned becomes an
+   * `AbortError`), or when the pool closes without drain. A synchronous
+   * task that never yields sees it too, when it reads `signal.aborted` or
+   * `signal.reason` or calls `signal.throwIfAborted()` (its `abort` event
+   * fires then); an async task also gets the event between its awaits.
    */
   readonly signal: AbortSignal;
 }
@@ -71,14 +78,14 @@ export type TaskResult<M, K> = K extends keyof M
 
 type RunArgs<M, K> =
   IsUntyped<M> extends true
-    ? [arg?: unknown, opts?: RunOptions]
+    ? [arg?: unknown, opts?: ThreadPoolRunOptions]
     : K extends keyof M
       ? M[K] extends (...args: infer P) => unknown
         ? P extends []
-          ? [arg?: undefined, opts?: RunOptions]
+          ? [arg?: undefined, opts?: ThreadPoolRunOptions]
           : undefined extends P[0]
-            ? [arg?: P[0], opts?: RunOptions]
-            : [arg: P[0], opts?: RunOptions]
+            ? [arg?: P[0], opts?: ThreadPoolRunOptions]
+            : [arg: P[0], opts?: ThreadPoolRunOptions]
         : never
       : never;
 
@@ -108,7 +115,7 @@ export interface ThreadPoolOptions {
 }
 
 /** Options of `ThreadPool.run`. */
-export interface RunOptions {
+export interface ThreadPoolRunOptions {
   /** Objects of `arg` (`ArrayBuffer`s, `MessagePort`s, ...) to move to the thread instead of copying. */
   transfer?: readonly Transferable[];
   /** Aborting it aborts the task's signal in its thread, and the call rejects with the reason at once. */
@@ -168,40 +175,59 @@ function isIterable(value: unknown): boolean {
  * of an iterable. Go's worker pool on every core, with the cancellation,
  * isolation and shutdown a service needs.
  *
- * Threads start as work arrives, up to `threads` (default
- * `os.availableParallelism()`), and stay until `close()` or `resize()`
- * (or `idleTimeoutMs` of idleness, if set; default never): an idle
- * thread does not keep the process alive. Each thread runs one task at a
- * time. Calls wait in one FIFO queue on the main thread (at most
- * `maxQueue`, default Infinity) and are handed to threads in the order
- * they were made: one at a time when tasks are long, in batches of up to
- * a few hundred per message when the queue is deep and tasks are short,
- * sized to how long tasks have taken; a thread never holds more than
- * about a millisecond of tasks ahead, and an idle thread takes unstarted
- * tasks from a busy one. Arguments and results are copied by structured
- * clone, or moved with `transfer`.
+ * Threads start as work arrives: one more whenever a call waits (here,
+ * or sent ahead to a busy thread), up to `threads` (default
+ * `os.availableParallelism()`). They stay until `close()` or `resize()`,
+ * or until they have idled `idleTimeoutMs` (default Infinity: never; then
+ * down to none, started again on demand); an idle thread never keeps the
+ * process alive. Each thread runs one task at a time. Calls wait in one
+ * FIFO queue on the main thread (at most `maxQueue`, default Infinity)
+ * and are handed out in the order they were made: one at a time to each
+ * thread when tasks are long (2 ms or more), in batches of up to 256 per
+ * message when the queue is deep and tasks are short, sized so that a
+ * thread holds about a millisecond of work ahead. A thread that has sent
+ * nothing back for 10 ms (or four mean task times, if longer) is given
+ * nothing more ahead, and an idle thread takes the tasks it has not
+ * started. Arguments and results are copied by structured clone, or
+ * moved with `transfer`.
  *
  * A task that throws rejects its own call only, with the error as thrown
- * (its `name`, `message`, `stack`, `code`, `cause` and other own
- * properties rebuilt on this side; a value that is not an `Error` as it
- * is). A thread that dies (`process.exit()`, an uncaught exception, an
- * unhandled rejection, out of memory under `resourceLimits`) fails the
- * task it was running with `WorkerCrashedError`, and only that one: it is
- * replaced, and the tasks it had not started run on another thread.
+ * (its class if standard, `name`, `message`, `stack`, `code`, `cause`
+ * and other own properties rebuilt on this side; a weft error stays one
+ * for `isWeftError`; a value that is not an `Error` as it is). A thread
+ * that dies (`process.exit()`, an uncaught exception, an unhandled
+ * rejection, out of memory under `resourceLimits`) fails the task it was
+ * running with `WorkerCrashedError`, and only that one: it is replaced,
+ * and the tasks it had been sent but had not started run on another
+ * thread (except those whose arguments it received by `transfer`, which
+ * are gone with it: they fail with `WorkerCrashedError` too). A thread
+ * that dies while idle is replaced when work comes, failing nothing. A
+ * module that cannot be loaded fails the calls with `ModuleLoadError`,
+ * at once from then on: no thread is started again and again.
  *
- * A `.ts` task module works when tsx is installed: each thread then
+ * A `.ts` task module works when tsx is installed (`npm i -D tsx`): when
+ * the module is TypeScript or the process runs under tsx, each thread
  * registers tsx's loader before it imports the module (on Node 20 a
- * thread does not inherit `--import tsx`). With a type argument,
- * `new ThreadPool<typeof import('./tasks.js')>({ module })`, `run` and
- * `map` check task names (the module's function exports), argument types
- * and result types.
+ * thread does not get `--import tsx` from the process). With a type
+ * argument, `new ThreadPool<typeof import('./tasks.js')>({ module })`,
+ * `run` and `map` check task names (the module's function exports),
+ * argument types and result types. The thread bootstrap is the file
+ * `worker.js` (or `.cjs`) next to weft's `threads/index.js`: a bundler
+ * that inlines weft must copy it there.
+ *
+ * `stats` counts every call accepted (not those refused at once: bad
+ * arguments, a full queue, a closed or failed pool): `completed +
+ * failed + canceled + running + queued` is their number at any moment.
  *
  * **Cancellation**: a call whose `signal` aborts rejects with the reason
- * at once. If its task has not started (queued here, or sent ahead to a
- * thread) it never starts. If it runs, the task's own `signal` aborts in
- * its thread; if the task is still running `abortGraceMs` (default 1000)
- * later, its thread is terminated and replaced. Aborting one call never
- * fails another, and never stops the pool.
+ * at once (and counts as `canceled`). If its task has not started
+ * (queued here, or sent ahead to a thread) it never starts. If it runs,
+ * the task's own `signal` aborts in its thread (a synchronous task sees
+ * it when it reads the signal); the thread takes no new task meanwhile,
+ * and gives the tasks it holds to the others; if the task is still
+ * running `abortGraceMs` (default 1000) later, its thread is terminated
+ * and replaced. Aborting one call never fails another, and never stops
+ * the pool.
  *
  * @example Tasks in a module, run on two threads
  * ```ts
@@ -256,7 +282,13 @@ export class ThreadPool<M = UntypedTasks> {
       // Past the longest timer (about 24.8 days), an idle thread is kept.
       idleTimeoutMs: idleTimeoutMs > 2_147_483_647 ? Number.POSITIVE_INFINITY : idleTimeoutMs,
       abortGraceMs,
-      spec: { ...threadEntry(url), moduleUrl: url, workerData: opts.workerData, resourceLimits },
+      spec: {
+        ...threadEntry(url),
+        moduleUrl: url,
+        execArgv: threadExecArgv(),
+        workerData: opts.workerData,
+        resourceLimits,
+      },
     });
   }
 
@@ -325,7 +357,7 @@ export class ThreadPool<M = UntypedTasks> {
    * @see ThreadPool.map
    */
   run<R = unknown, K extends TaskName<M> = TaskName<M>>(task: K, ...args: RunArgs<M, K>): Promise<Result<M, K, R>>;
-  run(task: string, arg?: unknown, opts?: RunOptions): Promise<unknown> {
+  run(task: string, arg?: unknown, opts?: ThreadPoolRunOptions): Promise<unknown> {
     const signal = signalOf(opts, 'ThreadPool.run');
     checkString(task, 'ThreadPool.run', 'task');
     const transfer = opts?.transfer;
@@ -394,6 +426,9 @@ export class ThreadPool<M = UntypedTasks> {
    * shrinking stops idle threads at once and busy ones when their
    * running task is done (their unstarted tasks go to the others).
    *
+   * **Cancellation**: nothing to cancel: it does not wait, and no call
+   * fails because of it.
+   *
    * @throws RangeError if `threads` is not an integer >= 1.
    *
    * @example
@@ -424,6 +459,10 @@ export class ThreadPool<M = UntypedTasks> {
    * process can then exit by itself. Calling it again returns the same
    * promise; a `drain: false` call ends a drain in progress.
    *
+   * **Cancellation**: `close` takes no signal. A drain waits for every
+   * task, also one that never returns; to bound it, call `close({ drain:
+   * false })` (at once, or when a deadline passes): it ends the drain.
+   *
    * @throws TypeError if `opts` or `drain` has the wrong type.
    *
    * @example A close without drain ends a task that never returns
@@ -446,7 +485,11 @@ export class ThreadPool<M = UntypedTasks> {
     return this.#s.close(checkBool(opts?.drain, 'ThreadPool.close', 'drain', true));
   }
 
-  /** Same as `close()` (with drain), for `await using`. @see ThreadPool.close */
+  /**
+   * Same as `close()` (with drain), for `await using`; `Shutdown` (weft/node)
+   * takes a pool as a hook this way.
+   * @see ThreadPool.close
+   */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }

@@ -75,6 +75,21 @@ function tsxApi(): string | undefined {
 }
 
 /**
+ * The process's `execArgv` for a thread, without what a thread refuses:
+ * `--input-type` (of `node --input-type=module -e ...`) fails a thread
+ * whose entry is a file.
+ */
+export function threadExecArgv(): string[] {
+  const out: string[] = [];
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--input-type') i++;
+    else if (!argv[i]!.startsWith('--input-type=')) out.push(argv[i]!);
+  }
+  return out;
+}
+
+/**
  * How to start a thread for `module`: the bootstrap file, or, when the
  * bootstrap or the module is TypeScript or the process runs under tsx,
  * code that registers tsx in the thread and then imports the bootstrap.

@@ -47,6 +47,7 @@ export interface ThreadSpec {
   entry: string | URL;
   evalEntry: boolean;
   moduleUrl: string;
+  execArgv: string[];
   workerData: unknown;
   resourceLimits: ResourceLimits | undefined;
 }
@@ -107,6 +108,7 @@ export class Thread {
     this.#port = port1;
     this.#worker = new Worker(spec.entry, {
       eval: spec.evalEntry,
+      execArgv: spec.execArgv,
       workerData: spec.workerData,
       resourceLimits: spec.resourceLimits,
     });
