@@ -6,8 +6,9 @@ import { createHash } from 'node:crypto';
 import { workerData } from 'node:worker_threads';
 import type { TaskContext } from 'weftjs/threads';
 
-/** Counts, across threads, the tasks that stopped because their signal aborted (a shared counter). */
-const stopped = new Int32Array((workerData as { stopped: SharedArrayBuffer }).stopped);
+/** Counts, across threads, the tasks that stopped because their signal aborted (a shared counter, if given). */
+const shared = (workerData as { stopped?: SharedArrayBuffer } | undefined)?.stopped;
+const stopped = shared === undefined ? undefined : new Int32Array(shared);
 
 /**
  * Hashes `data` `rounds` times over (each round hashes the data and the
@@ -18,7 +19,7 @@ export function hash({ data, rounds }: { data: Uint8Array; rounds: number }, { s
   let digest = Buffer.alloc(0);
   for (let r = 0; r < rounds; r++) {
     if (signal.aborted) {
-      Atomics.add(stopped, 0, 1);
+      if (stopped !== undefined) Atomics.add(stopped, 0, 1);
       throw signal.reason;
     }
     digest = createHash('sha256').update(data).update(digest).digest();
