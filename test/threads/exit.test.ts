@@ -44,3 +44,19 @@ describe('a process that used a ThreadPool', () => {
     });
   }
 });
+
+describe('a ThreadPool as a Shutdown hook', () => {
+  it('is closed, drained, by weft/node Shutdown', async () => {
+    const { Shutdown } = await import('weftjs/node');
+    const { ThreadPool } = await import('weftjs/threads');
+    const pool = new ThreadPool({ module: 'test/threads/fixtures/tasks.ts', threads: 2 });
+    const shutdown = new Shutdown({ signals: [], exit: false, log: () => {} });
+    shutdown.add('threads', pool);
+    const calls = [pool.run('later', 1), pool.run('later', 2), pool.run('inc', 3)];
+    const report = await shutdown.shutdown('deploy');
+    expect(report.ok).toBe(true);
+    expect(report.hooks.map((h) => `${h.name}: ${h.outcome}`)).toEqual(['threads: ok']);
+    expect(await Promise.all(calls)).toEqual([1, 2, 4]);
+    expect(pool.stats.threads).toBe(0);
+  });
+});

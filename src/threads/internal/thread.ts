@@ -76,6 +76,7 @@ export class Thread {
   readonly #slots: Int32Array;
   readonly #host: ThreadHost;
   readonly #ring: (Task | null)[] = new Array(SLOTS).fill(null);
+  readonly #batch: Task[] = [];
   /** Sequence number of the oldest task without a result. */
   #head = 0;
   /** Sequence number the next task sent gets. */
@@ -147,17 +148,23 @@ export class Thread {
    * so that only the bad ones fail. Returns how many were sent.
    */
   send(queue: TaskQueue, n: number): number {
-    const batch: Task[] = [];
+    // One array reused for every batch: sending allocates only the message.
+    const batch = this.#batch;
     for (let i = 0; i < n; i++) {
       const t = queue.shift();
       if (t === undefined) break;
       batch.push(t);
     }
-    if (batch.length === 0) return 0;
-    this.ref(true);
-    if (this.#post(batch)) return batch.length;
-    let sent = 0;
-    if (batch.length > 1) for (const t of batch) if (this.#post([t])) sent++;
+    const count = batch.length;
+    let sent = count;
+    if (count > 0) {
+      this.ref(true);
+      if (!this.#post(batch)) {
+        sent = 0;
+        if (count > 1) for (const t of batch.splice(0)) if (this.#post([t])) sent++;
+      }
+    }
+    batch.length = 0;
     return sent;
   }
 
