@@ -42,7 +42,9 @@ function publicNames(program: ts.Program, entry: string): { name: string; exampl
 }
 
 describe('doc examples', () => {
-  const entries = ['src/index.ts', 'src/testing/index.ts'].map((p) => join(root, p));
+  const entries = ['src/index.ts', 'src/testing/index.ts', 'src/threads/index.ts', 'src/node/index.ts'].map((p) =>
+    join(root, p),
+  );
   const program = ts.createProgram(entries, {
     target: ts.ScriptTarget.ES2022,
     module: ts.ModuleKind.ESNext,
@@ -53,7 +55,8 @@ describe('doc examples', () => {
   });
 
   for (const entry of entries) {
-    const subpath = entry.includes('testing') ? 'weftjs/testing' : 'weftjs';
+    const sub = /src\/([a-z]+)\/index\.ts$/.exec(entry)?.[1];
+    const subpath = sub === undefined ? 'weftjs' : `weftjs/${sub}`;
     it(`every public function and class of ${subpath} has a doc comment with an @example`, () => {
       const names = publicNames(program, entry);
       expect(names.length).toBeGreaterThan(0);
