@@ -89,6 +89,25 @@ describe.each(CLIENT_KINDS)('RedisRateLimiter on %s', (kind) => {
     expect((await lim.reserve()).ok).toBe(false);
   });
 
+  it('decides the allow() calls of one tick in one script, in call order', async () => {
+    const lim = limiter(fresh('batch'), 0.001, 3);
+    const before = await scriptCalls();
+    expect(await Promise.all([lim.allow(2), lim.allow(2), lim.allow(1), lim.allow(1)])).toEqual([
+      true,
+      false,
+      true,
+      false,
+    ]);
+    expect(await scriptCalls()).toBe(before + 1);
+    // A batch holds at most 512 calls: 1,100 take three scripts.
+    const big = limiter(fresh('big-batch'), 0.001, 1000);
+    const before2 = await scriptCalls();
+    const many = await Promise.all(Array.from({ length: 1100 }, () => big.allow()));
+    expect(await scriptCalls()).toBe(before2 + 3);
+    expect(many.filter(Boolean)).toHaveLength(1000);
+    expect(many.slice(0, 1000).every(Boolean)).toBe(true);
+  });
+
   it('200 concurrent allow() calls admit exactly the burst', async () => {
     const lim = limiter(fresh('concurrent'), 0.001, 50);
     const answers = await Promise.all(Array.from({ length: 200 }, () => lim.allow()));

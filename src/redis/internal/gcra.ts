@@ -35,57 +35,101 @@ local now = (tonumber(t[1]) - 1483228800) * 1000000 + tonumber(t[2])
 /**
  * The one script of the limiters (one, so that a cancel never meets a
  * script cache that its reserve did not fill). KEYS[1]: the bucket. ARGV:
- * microseconds per token (0: rate 0), burst, n, and the operation:
- * - `'a'` (allow): take the tokens only if they are there; replies 1 or 0;
- * - `'r'` (reserve): take them, into debt if need be; replies {1,
- *   microseconds until due, the new tat} or {0} (never: rate 0);
- * - `'c'` (cancel), ARGV[5] the tat a reservation made: give back its
- *   tokens if it is not due yet, less those that reservations made after it
- *   already count on (as x/time/rate's CancelAt); replies 1 if it gave any.
+ * microseconds per token (0: rate 0), burst, and the operation:
+ * - `'a'` (allow), ARGV[4..] the `n` of each call of a batch, in order:
+ *   take each one's tokens only if they are there; replies a string of
+ *   '1' (taken) and '0', one per call;
+ * - `'r'` (reserve), ARGV[4] n: take them, into debt if need be; replies
+ *   {1, microseconds until due, the new tat} or {0} (never: rate 0);
+ * - `'c'` (cancel), ARGV[4] n, ARGV[5] the tat a reservation made: give
+ *   back its tokens if it is not due yet, less those that reservations
+ *   made after it already count on (as x/time/rate's CancelAt); replies 1
+ *   if it gave any.
  */
 export const GCRA = new Script(`
 local key = KEYS[1]
 local T = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
-local n = tonumber(ARGV[3])
-local op = ARGV[4]
+local op = ARGV[3]
+local out = {}
 if T == 0 then
-  if op == 'c' then return 0 end
   local used = tonumber(redis.call('GET', key) or '0')
-  if used + n > burst then
-    if op == 'r' then return {0} end
-    return 0
+  local taken = used
+  if op == 'a' then
+    for i = 4, #ARGV do
+      local n = tonumber(ARGV[i])
+      if used + n <= burst then
+        used = used + n
+        out[#out + 1] = '1'
+      else
+        out[#out + 1] = '0'
+      end
+    end
+  elseif op == 'r' and used + tonumber(ARGV[4]) <= burst then
+    used = used + tonumber(ARGV[4])
   end
-  redis.call('INCRBY', key, n)
-  if op == 'r' then return {1, 0, '0'} end
-  return 1
+  if used ~= taken then redis.call('SET', key, used) end
+  if op == 'a' then return table.concat(out) end
+  if op == 'r' and used ~= taken then return {1, 0, '0'} end
+  return {0}
 end
 ${NOW}
 local tat = tonumber(redis.call('GET', key) or '0')
+local stored = tat
 if op == 'c' then
+  local n = tonumber(ARGV[4])
   local mine = tonumber(ARGV[5])
   if mine - burst * T <= now or tat <= now then return 0 end
   local back = n - (tat - mine) / T
   if back <= 0 then return 0 end
   if back > n then back = n end
   tat = tat - back * T
+elseif op == 'a' then
+  if tat < now then tat = now end
+  -- One microsecond of slack absorbs the rounding of the sums.
+  local limit = burst * T + 1
+  for i = 4, #ARGV do
+    local new = tat + tonumber(ARGV[i]) * T
+    if new - now <= limit then
+      tat = new
+      out[#out + 1] = '1'
+    else
+      out[#out + 1] = '0'
+    end
+  end
+else
+  if tat < now then tat = now end
+  tat = tat + tonumber(ARGV[4]) * T
+end
+if tat ~= stored then
   if tat <= now then
     redis.call('DEL', key)
   else
-    redis.call('SET', key, string.format('%.17g', tat), 'PX', math.ceil((tat - now) / 1000))
+    -- At a rate of millions a second, n / rate may be below the resolution
+    -- of these numbers (1/16 us): the bucket then never fills, as it should not.
+    redis.call('SET', key, string.format('%.17g', tat), 'PX', math.max(1, math.ceil((tat - now) / 1000)))
   end
-  return 1
 end
-if tat < now then tat = now end
-local new = tat + n * T
-local early = new - now - burst * T
--- One microsecond of slack absorbs the rounding of the sums.
-if early > 1 and op == 'a' then return 0 end
-redis.call('SET', key, string.format('%.17g', new), 'PX', math.ceil((new - now) / 1000))
-if op == 'a' then return 1 end
+if op == 'a' then return table.concat(out) end
+if op == 'c' then return 1 end
+local early = tat - now - burst * T
 if early < 0 then early = 0 end
-return {1, math.ceil(early), string.format('%.17g', new)}
+return {1, math.ceil(early), string.format('%.17g', tat)}
 `);
+
+// The most calls one allow script decides; more go in the next one.
+const MAX_BATCH = 512;
+
+/** The `allow` calls on one key made in one turn of the event loop: they go to Redis together. */
+class Batch {
+  readonly key: string;
+  readonly ns: number[] = [];
+  readonly resolves: ((allowed: boolean) => void)[] = [];
+
+  constructor(key: string) {
+    this.key = key;
+  }
+}
 
 /** The in-memory twin that `'local'` decides with (a `RateLimiter` or `KeyedRateLimiter` behind a key). */
 export interface Twin {
@@ -160,7 +204,13 @@ export class Gcra {
   readonly #burstArg: string;
   readonly #twin: () => Twin;
   #localTwin: Twin | null = null;
-  readonly #allowCaller: Caller<boolean>;
+  readonly #allowCaller: Caller<undefined>;
+  readonly #batches = new Map<string, Batch>();
+  // The batch the next promise joins (the executor below reads it: no closure per call).
+  #into: Batch | null = null;
+  readonly #join = (resolve: (allowed: boolean) => void): void => {
+    this.#into!.resolves.push(resolve);
+  };
   readonly #reserveCaller: Caller<RedisBooking | typeof LOCAL>;
   readonly #cancelCaller: Caller<void>;
 
@@ -178,13 +228,21 @@ export class Gcra {
     this.#allowCaller = {
       conn: this.conn,
       watch: this.watch,
-      reply: (reply) => reply === 1,
-      fail: (_err, call) =>
-        policy === 'fail-open'
-          ? true
-          : policy === 'fail-closed'
-            ? false
-            : this.twin().allow(call.data as string, call.n),
+      reply: (reply, call) => {
+        const answers = String(reply);
+        const b = call.data as Batch;
+        for (let i = 0; i < b.resolves.length; i++) b.resolves[i]!(answers.charCodeAt(i) === 49);
+        return undefined;
+      },
+      fail: (_err, call) => {
+        const b = call.data as Batch;
+        for (let i = 0; i < b.resolves.length; i++) {
+          b.resolves[i]!(
+            policy === 'fail-open' ? true : policy === 'fail-closed' ? false : this.twin().allow(b.key, b.ns[i]!),
+          );
+        }
+        return undefined;
+      },
     };
     this.#reserveCaller = {
       conn: this.conn,
@@ -204,12 +262,31 @@ export class Gcra {
     return (this.#localTwin ??= this.#twin());
   }
 
-  /** Takes `n` tokens of `key` if they are there now. */
+  /**
+   * Takes `n` tokens of `key` if they are there now. The calls on one key
+   * made in one turn of the event loop are decided by one script, in call
+   * order: one round trip for all of them.
+   */
   allow(key: string, n: number): Promise<boolean> {
     if (n === 0 || this.rate === INF) return Promise.resolve(true);
     if (n > this.burst) return Promise.resolve(false);
-    const argv = ['EVALSHA', GCRA.sha, '1', key, this.#perToken, this.#burstArg, String(n), 'a'];
-    return run(this.#allowCaller, GCRA, argv, key, n, key, true);
+    let b = this.#batches.get(key);
+    if (b === undefined || b.ns.length === MAX_BATCH) {
+      const batch = new Batch(key);
+      this.#batches.set(key, batch);
+      queueMicrotask(() => this.#flush(batch));
+      b = batch;
+    }
+    b.ns.push(n);
+    this.#into = b;
+    return new Promise(this.#join);
+  }
+
+  #flush(b: Batch): void {
+    if (this.#batches.get(b.key) === b) this.#batches.delete(b.key);
+    const argv = ['EVALSHA', GCRA.sha, '1', b.key, this.#perToken, this.#burstArg, 'a'];
+    for (const n of b.ns) argv.push(String(n));
+    void run(this.#allowCaller, GCRA, argv, b.key, 0, b, true);
   }
 
   /** Takes `n` tokens of `key`, into debt if need be; resolves with when they are due. */
@@ -223,7 +300,7 @@ export class Gcra {
   }
 
   #take(key: string, n: number): Promise<RedisBooking | typeof LOCAL> {
-    const argv = ['EVALSHA', GCRA.sha, '1', key, this.#perToken, this.#burstArg, String(n), 'r'];
+    const argv = ['EVALSHA', GCRA.sha, '1', key, this.#perToken, this.#burstArg, 'r', String(n)];
     return run(this.#reserveCaller, GCRA, argv, key, n, key, true);
   }
 
@@ -240,7 +317,7 @@ export class Gcra {
   }
 
   #giveBack(key: string, n: number, tat: string): Promise<void> {
-    const argv = ['EVALSHA', GCRA.sha, '1', key, this.#perToken, this.#burstArg, String(n), 'c', tat];
+    const argv = ['EVALSHA', GCRA.sha, '1', key, this.#perToken, this.#burstArg, 'c', String(n), tat];
     return run(this.#cancelCaller, GCRA, argv, key, n, undefined, false);
   }
 
