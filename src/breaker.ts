@@ -165,7 +165,10 @@ export type CircuitOutcome = 'success' | 'failure' | 'excluded';
  * this breaker's own state machine, as without a store (a store that
  * cannot reach its backend); `'admit'`: run `fn` and count nothing; or an
  * `Error`: reject with it, without running `fn`. `record` and `trip` may
- * answer `undefined`: nothing to adopt.
+ * answer `undefined`: nothing to adopt. `execute` settles once the store
+ * has recorded the outcome; a caller's abort while `admit` is answered is
+ * seen when the answer comes (the request is then recorded as excluded).
+ * A store bounds the time of its answers itself (weft/redis's `timeoutMs`).
  *
  * @example A store in memory, shared by two breakers
  * ```ts

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { isWeftError } from 'weftjs';
 import { type RedisLock, RedisSemaphore } from 'weftjs/redis';
 import { trackLeaks } from 'weftjs/testing';
 import { CLIENT_KINDS, connect, type Server, sleep, startServer, stopAll } from '../../test/redis/harness.js';
@@ -213,6 +214,7 @@ describe.each(CLIENT_KINDS)('RedisSemaphore on %s', (kind) => {
       lock.signal.addEventListener('abort', () => resolve(lock.signal.reason)),
     );
     expect(reason).toMatchObject({ name: 'LeaseLostError', code: 'ERR_LEASE_LOST' });
+    expect(isWeftError(reason, 'ERR_LEASE_LOST')).toBe(true);
     expect(reason.message).toMatch(/expired in Redis/);
     await lock.release();
     expect(here.held).toBe(0);

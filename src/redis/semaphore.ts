@@ -97,6 +97,18 @@ export interface RedisLock extends Lock {
  * another process may now hold the weight, and the lock's fencing token is
  * stale. `code` is `'ERR_LEASE_LOST'`.
  *
+ * @example A lease that Redis no longer has
+ * ```ts
+ * import { createClient } from 'redis';
+ * import { RedisSemaphore } from 'weftjs/redis';
+ * const redis = await createClient({ url: process.env.REDIS_URL }).connect();
+ * const sem = new RedisSemaphore({ redis, key: 'doc:lost', size: 1, leaseMs: 300 });
+ * const lock = await sem.acquire();
+ * await redis.del('weft:{sem:doc:lost}:holders'); // as if it had expired while this process was stopped
+ * const reason = await new Promise<any>((resolve) => lock.signal.addEventListener('abort', () => resolve(lock.signal.reason)));
+ * [reason.name, reason.code]; // => ['LeaseLostError', 'ERR_LEASE_LOST']
+ * await redis.close();
+ * ```
  * @see RedisLock
  */
 export class LeaseLostError extends WeftError {

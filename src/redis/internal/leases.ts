@@ -194,12 +194,16 @@ export class SemCore {
     this.#acquireCaller = {
       ...base,
       reply: (reply, call) => this.#acquired(call.data as Waiter, reply as [number, number | string], call),
-      fail: (err, call) => this.#waiterFailed(call.data as Waiter, err),
+      fail: (err, call) => this.#waiterFailed(call.data as Waiter, err, call.deadline !== 0),
     };
     this.#tryCaller = {
       ...base,
       reply: (reply, call) => this.#tried(reply as [number, number | string], call),
-      fail: (_err, call) => this.#tryFailed(call.n),
+      fail: (_err, call) => {
+        // Sent but not answered: undo it, in case Redis runs it late.
+        if (call.deadline !== 0) this.#leave((call.data as { id: string }).id);
+        return this.#tryFailed(call.n);
+      },
     };
     this.#renewCaller = {
       ...base,
@@ -279,12 +283,13 @@ export class SemCore {
 
   // The waiter cannot reach Redis: the policy decides; whatever Redis may
   // still hold of it is given back (the leave goes after the acquire on the
-  // connection, so it also undoes an acquire that Redis runs late).
-  #waiterFailed(w: Waiter, err: RedisUnavailableError): undefined {
+  // connection, so it also undoes an acquire that Redis runs late). Nothing
+  // to undo for a call that was never sent (Redis was known to be down).
+  #waiterFailed(w: Waiter, err: RedisUnavailableError, sent: boolean): undefined {
     if (w.done) return undefined;
     w.done = true;
     this.waiters.delete(w.id);
-    this.#leave(w.id);
+    if (sent) this.#leave(w.id);
     if (this.policy === 'fail-closed') {
       if (w.signal !== undefined) unlisten(w.signal, w);
       w.reject(err);
@@ -422,7 +427,7 @@ export class SemCore {
       if (left <= 0) this.#lose(lease, `it could not be renewed for ${this.leaseMs} ms (${err.message})`);
       else if (left < next) next = left;
     }
-    for (const w of waiters) this.#waiterFailed(w, err);
+    for (const w of waiters) this.#waiterFailed(w, err, true);
     this.#ticking = false;
     if (this.holders.size > 0 || this.waiters.size > 0) this.#schedule(next);
     return undefined;
