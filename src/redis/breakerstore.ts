@@ -3,6 +3,7 @@
  * keeps its state and counts in Redis, so that the breakers of one name in
  * every process open, probe and close as one.
  */
+import { randomUUID } from 'node:crypto';
 import type {
   CircuitBreakerStore,
   CircuitOutcome,
@@ -42,13 +43,11 @@ interface Shared extends CircuitShared {
   readonly ticket: string;
 }
 
-let stores = 0;
-
 class RedisBreakerStore implements CircuitBreakerStore {
   readonly #prefix: string;
   readonly #probe: string;
   readonly #keys = new Map<string, string[]>();
-  readonly #ticketPrefix = `${Math.random().toString(36).slice(2, 10)}.${++stores}.`;
+  readonly #ticketPrefix = `${randomUUID()}.`;
   #tickets = 0;
   readonly #admitCaller: Caller<CircuitShared | 'local' | 'admit' | Error>;
   readonly #sharedCaller: Caller<CircuitShared | undefined>;

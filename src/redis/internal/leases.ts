@@ -12,6 +12,7 @@
  * The local deadline is counted from the moment the renewal was sent,
  * which is before Redis set the lease's end: it never runs past the lease.
  */
+import { randomUUID } from 'node:crypto';
 import { systemClock } from '../../clock.js';
 import { listen, unlisten } from '../../internal/abort.js';
 import { refTimer, startTimer, stopTimer } from '../../internal/timer.js';
@@ -35,8 +36,6 @@ export interface Granted extends Lock {
 /** Makes the error a lost lease aborts its signal with. */
 export type LostReason = (message: string) => Error;
 
-let never: AbortSignal | undefined;
-
 /** A grant without a lease (`'fail-open'`, `'local'`): token 0, a signal that never aborts. */
 class Unleased implements Granted {
   readonly fencingToken = 0;
@@ -47,7 +46,7 @@ class Unleased implements Granted {
 
   constructor(weight: number, release: (() => void) | null) {
     this.weight = weight;
-    this.signal = never ??= new AbortController().signal;
+    this.signal = new AbortController().signal;
     this.#release = release;
   }
 
@@ -140,8 +139,6 @@ class Waiter implements EventListenerObject {
   }
 }
 
-let instances = 0;
-
 /** The process-side state of one semaphore. */
 export class SemCore {
   readonly conn: Conn;
@@ -187,7 +184,8 @@ export class SemCore {
     this.keys = keys;
     this.channel = channel;
     this.#head = [...keys, String(size), String(leaseMs), channel];
-    this.#idPrefix = `${Math.random().toString(36).slice(2, 10)}.${++instances}.`;
+    // Unique across processes and instances: grants are published by id.
+    this.#idPrefix = `${randomUUID()}.`;
     this.#lost = lost;
     this.#local = local;
     const base = { conn: this.conn, watch: this.watch };
