@@ -71,7 +71,8 @@ export interface RedisOptions {
   /**
    * Called, synchronously, each time a call decided by `onRedisError`
    * because Redis could not (to log it, or count it): with the
-   * `RedisUnavailableError` that says why. It runs in the async context
+   * `RedisUnavailableError` that says why; once for the `allow` calls of
+   * one tick, which share one round trip. It runs in the async context
    * (AsyncLocalStorage) the primitive was made in. If it throws, the error
    * is reported as uncaught and the call still settles.
    */
