@@ -9,8 +9,10 @@
  * A lease is lost when Redis says so (it expired: the process was stopped,
  * or Redis lost the keys) or when no renewal succeeded for `leaseMs` (Redis
  * is unreachable: the lease may have ended there); its signal then aborts.
- * The local deadline is counted from the moment the renewal was sent,
- * which is before Redis set the lease's end: it never runs past the lease.
+ * The local deadline is counted from the moment the renewal (or the
+ * acquire) was sent, which is before Redis set the lease's end, so it
+ * never runs past the lease; for a grant learned from its wake-up message,
+ * from when the message came, which is about when the grant was made.
  */
 import { randomUUID } from 'node:crypto';
 import { systemClock } from '../../clock.js';
@@ -288,14 +290,10 @@ export class SemCore {
     w.done = true;
     this.waiters.delete(w.id);
     if (sent) this.#leave(w.id);
-    if (this.policy === 'fail-closed') {
-      if (w.signal !== undefined) unlisten(w.signal, w);
-      w.reject(err);
-    } else if (this.policy === 'fail-open') {
-      if (w.signal !== undefined) unlisten(w.signal, w);
-      w.resolve(new Unleased(w.weight, null));
-    } else {
-      if (w.signal !== undefined) unlisten(w.signal, w);
+    if (w.signal !== undefined) unlisten(w.signal, w);
+    if (this.policy === 'fail-closed') w.reject(err);
+    else if (this.policy === 'fail-open') w.resolve(new Unleased(w.weight, null));
+    else {
       const twin = this.#twinOf();
       const weight = w.weight;
       w.resolve(twin.acquire(weight, { signal: w.signal }).then((lock) => new Unleased(weight, () => lock.release())));
