@@ -1,3 +1,4 @@
+/// <reference types="node" />
 // weft/redis: the distributed backends on Redis (node-redis or ioredis). This file only re-exports.
 export * from './breakerstore.js';
 export * from './client.js';
