@@ -14,6 +14,8 @@ export default defineConfig({
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     typecheck: { enabled: true, include: ['src/**/*.test-d.ts', 'test/**/*.test-d.ts'] },
     testTimeout: 20_000,
+    // One redis-server for the extracted doc examples of weftjs/redis (REDIS_URL); Redis's own tests start theirs.
+    globalSetup: ['test/redis/global-setup.ts'],
     pool: 'forks',
   },
 });

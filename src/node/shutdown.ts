@@ -375,7 +375,7 @@ export class Shutdown implements AsyncDisposable {
    * );
    * const done = shutdown.shutdown();
    * await clock.advance(100);
-   * (await done).hooks[0].outcome; // => 'timeout'
+   * (await done).hooks[0]?.outcome; // => 'timeout'
    * stopped; // => 'ERR_DEADLINE_EXCEEDED'
    * ```
    */
@@ -444,8 +444,8 @@ export class Shutdown implements AsyncDisposable {
    * const res = await response;
    * res.headers.get('connection'); // => 'close'
    * await res.text(); // => 'done'
-   * report.hooks[0].name; // => 'http server'
-   * report.hooks[0].outcome; // => 'ok'
+   * report.hooks[0]?.name; // => 'http server'
+   * report.hooks[0]?.outcome; // => 'ok'
    * server.listening; // => false
    * ```
    */
