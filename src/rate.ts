@@ -268,7 +268,7 @@ export class RateLimiter {
     else if (n !== 1) checkInt(n, 'RateLimiter.allow', 'n');
     if (this.#b.allow(n)) return true;
     const p = probes();
-    if (p !== null && p.limiterDenied.hasSubscribers) {
+    if (p?.limiterDenied.hasSubscribers) {
       p.limiterDenied.publish({ limiter: this, n, tokens: this.#b.tokens });
     }
     return false;
@@ -370,7 +370,7 @@ export class RateLimiter {
     // take() left `last` at the current time.
     if (at <= b.last) return RESOLVED;
     const p = probes();
-    if (p !== null && p.limiterWait.hasSubscribers) {
+    if (p?.limiterWait.hasSubscribers) {
       p.limiterWait.publish({ limiter: this, n, delayMs: at - b.last, waiting: this.waiting });
     }
     const waiter = new RateWaiter(signal, n, at, rate);

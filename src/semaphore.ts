@@ -308,7 +308,7 @@ export class Semaphore {
   // A call must wait: diagnostics, for whoever listens (one property read when nobody installed them).
   #contended(weight: number): void {
     const p = probes();
-    if (p !== null && p.semaphoreContended.hasSubscribers) {
+    if (p?.semaphoreContended.hasSubscribers) {
       p.semaphoreContended.publish({ semaphore: this, weight, available: this.available, waiting: this.waiting });
     }
   }

@@ -84,7 +84,7 @@ describe('user functions run in the async context of their caller', () => {
 
   it('WorkerPool.map, whose loops wait for a slot behind submitted jobs', async () => {
     const pool = new WorkerPool(
-      async (n: number) => {
+      async (_n: number) => {
         await tick();
         return seenId();
       },
@@ -119,7 +119,10 @@ describe('user functions run in the async context of their caller', () => {
         als.run({ id }, async () => {
           const seen: (number | undefined)[] = [];
           await flow([1, 2, 3])
-            .map(async (n) => (await tick(), n))
+            .map(async (n) => {
+              await tick();
+              return n;
+            })
             .filter(() => seen.push(seenId()) > 0, { concurrency: 2 })
             .forEach(() => void seen.push(seenId()));
           return seen;
@@ -175,7 +178,10 @@ describe('user functions run in the async context of their caller', () => {
     const out = await Promise.all(
       ids.map((id) =>
         als.run({ id }, async () => {
-          const ran = await sf.do('k', async () => (await tick(), seenId()));
+          const ran = await sf.do('k', async () => {
+            await tick();
+            return seenId();
+          });
           return [ran, seenId()];
         }),
       ),

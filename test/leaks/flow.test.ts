@@ -66,7 +66,7 @@ function pipeline(
       if (n === failAt) throw new Error('stage failed');
     })
     .batch(2, { maxWaitMs: 10 })
-    .flatMap((b) => b)
+    .flat()
     .buffer(2);
 }
 
