@@ -66,7 +66,8 @@ function pipeline(
       if (n === failAt) throw new Error('stage failed');
     })
     .batch(2, { maxWaitMs: 10 })
-    .flat()
+    // biome-ignore lint/complexity/noFlatMapIdentity: Flow has no flat(); flatMap is the stage under test
+    .flatMap((b) => b)
     .buffer(2);
 }
 
