@@ -3,5 +3,6 @@
 export * from './breakerstore.js';
 export * from './client.js';
 export * from './keyedratelimiter.js';
+export * from './queue.js';
 export * from './ratelimiter.js';
 export * from './semaphore.js';
