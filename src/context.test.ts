@@ -504,8 +504,9 @@ describe('Scope.run and the function forms of withCancel, withTimeout and withDe
   it('rejects with the deadline when the work outlasts it, and with what fn throws', async () => {
     const clock = new TestClock();
     const slow = withTimeout(undefined, 100, (signal) => sleep(1_000, { signal, clock }), { clock });
+    const rejected = expect(slow).rejects.toMatchObject({ code: 'ERR_DEADLINE_EXCEEDED' });
     await clock.advance(100);
-    await expect(slow).rejects.toMatchObject({ code: 'ERR_DEADLINE_EXCEEDED' });
+    await rejected;
     await expect(
       withCancel(undefined, () => {
         throw new Error('sync');
