@@ -1,4 +1,24 @@
-// weft: Go's concurrency patterns for TypeScript. This file only re-exports.
+/**
+ * weft's core: Go's production concurrency patterns for TypeScript, in memory, with no runtime dependencies and no
+ * `node:` imports (it also runs in browsers, Deno and Bun). This file only re-exports.
+ *
+ * @module weftjs
+ * @categoryDescription Cancellation and time
+ * Go's `context` as `AbortSignal`: scopes with a cancel function, timeouts and deadlines, `sleep`, `afterFunc`, and
+ * the `Clock` that every timed operation takes.
+ * @categoryDescription Channels and select
+ * Go's channels, `select`, `time.After` and tickers, and in-process pub/sub.
+ * @categoryDescription Sync
+ * Go's `sync` and `errgroup`: WaitGroup, Mutex, RWMutex, Once, Cond, Pool, SyncMap and ErrGroup.
+ * @categoryDescription Admission control
+ * How much runs at once and how often: weighted semaphores and token-bucket rate limiters.
+ * @categoryDescription Resilience
+ * Calls to a downstream that fails: circuit breakers, retries with backoff, singleflight, and policies composing them.
+ * @categoryDescription Pipelines and pools
+ * Bounded worker pools and lazy, pulling pipelines with fan-out and fan-in.
+ * @categoryDescription Errors
+ * Telling weft's errors apart by `code`.
+ */
 
 export * from './breaker.js';
 export * from './channel.js';

@@ -214,7 +214,7 @@ export class Mutex {
    *
    * Rejects with `fn`'s error as it is, or with `signal.reason`.
    * @throws TypeError at once if `fn` is not a function or `opts.signal` not an AbortSignal.
-   * @example Unlocked even when `fn` throws
+   * @example Unlocked even when fn throws
    * ```ts
    * import { Mutex } from 'weftjs';
    * const mu = new Mutex();

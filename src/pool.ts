@@ -91,7 +91,7 @@ export class Pool<T> {
    * is then dropped), `reset(item)` is called and the item kept for reuse.
    * An error thrown by `reset` propagates, and the item is not kept.
    *
-   * @example Beyond `max`, items are dropped
+   * @example Beyond max, items are dropped
    * ```ts
    * import { Pool } from 'weftjs';
    * const pool = new Pool({ create: () => new Uint8Array(1024), max: 1 });

@@ -97,7 +97,7 @@ export type Received<T> = [value: T, ok: true] | [value: undefined, ok: false];
  * ch.close();
  * await select([recv(ch, (v, ok) => [v, ok])]); // => [undefined, false]
  * ```
- * @example `ok` narrows the value
+ * @example ok narrows the value
  * ```ts
  * import { Channel, recv, select } from 'weftjs';
  * const ch = new Channel<number>(1);

@@ -171,7 +171,7 @@ export class Semaphore {
    * Rejects with `RangeError` when `weight > size` (it could never be
    * served), at once, without waiting or queueing.
    * @throws TypeError / RangeError at once if `weight` is not an integer >= 0, or `opts.signal` not an AbortSignal.
-   * @example Permits by weight, released with `using`
+   * @example Permits by weight, released with using
    * ```ts
    * import { Semaphore } from 'weftjs';
    * const sem = new Semaphore(10);
@@ -278,7 +278,7 @@ export class Semaphore {
    * users; // => [{ id: 1 }, { id: 2 }, { id: 3 }]
    * sem.available; // => 2
    * ```
-   * @example The permits come back when `fn` throws
+   * @example The permits come back when fn throws
    * ```ts
    * import { Semaphore } from 'weftjs';
    * const sem = new Semaphore(4);

@@ -1,5 +1,10 @@
 /// <reference types="node" />
-// weft/node: what only Node has: Shutdown (signals, HTTP servers, diagnostics_channel events).
+/**
+ * What only Node has: `Shutdown` (signals, HTTP servers, hooks by phase) and the `diagnostics_channel` bridge.
+ * This file only re-exports.
+ *
+ * @module weftjs/node
+ */
 
 export * from './diagnostics.js';
 export * from './shutdown.js';

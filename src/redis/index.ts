@@ -1,5 +1,10 @@
 /// <reference types="node" />
-// weft/redis: the distributed backends on Redis (node-redis or ioredis). This file only re-exports.
+/**
+ * The distributed backends on Redis (node-redis or ioredis): the core's shapes shared by every process that uses
+ * the same Redis and key prefix. This file only re-exports.
+ *
+ * @module weftjs/redis
+ */
 export * from './breakerstore.js';
 export * from './client.js';
 export * from './keyedratelimiter.js';

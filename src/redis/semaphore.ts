@@ -330,7 +330,7 @@ export class RedisSemaphore {
    * `RangeError` when `weight > size`, or with `RedisUnavailableError`
    * under `'fail-closed'`.
    * @throws TypeError / RangeError at once if `fn` is not a function, `opts.weight` not an integer >= 0, or `opts.signal` not an AbortSignal.
-   * @example The weight comes back when `fn` throws
+   * @example The weight comes back when fn throws
    * ```ts
    * import { createClient } from 'redis';
    * import { RedisSemaphore } from 'weftjs/redis';

@@ -1,5 +1,10 @@
 /// <reference types="node" />
-// weft/threads: ThreadPool over node:worker_threads. This file only re-exports.
+/**
+ * `ThreadPool` over `node:worker_threads`: CPU-bound tasks on every core, cancellable, with crashed threads
+ * replaced. This file only re-exports.
+ *
+ * @module weftjs/threads
+ */
 
 export * from './errors.js';
 export * from './pool.js';
