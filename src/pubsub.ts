@@ -1,26 +1,52 @@
 /**
  * Package pubsub is an in-process publish/subscribe hub: publishers send a
  * payload on a topic, and every subscription whose patterns match the topic
- * gets it in its own buffer, which it reads as an async iterable. Topics and
- * wildcards follow NATS; what happens when a subscriber falls behind is each
- * subscription's choice (drop, evict, block the publisher, or fail).
+ * gets it in its own buffer, which it reads as an async iterable or with a
+ * handler (`forEach`). Topics and wildcards follow NATS; what happens when a
+ * subscriber falls behind is each subscription's choice (drop, evict, block
+ * the publisher for a while or for good, keep the latest per key, or fail),
+ * and every overflow can be watched (`onOverflow`, the
+ * `weft:pubsub:overflow` diagnostics channel).
  */
+import { type Clock, systemClock } from './clock.js';
 import { checkSignal, listen, signalOf, unlisten } from './internal/abort.js';
 import { WeftError } from './internal/errors.js';
-import { DONE, DONE_PROMISE } from './internal/promise.js';
+import { inspectAs, inspectKey } from './internal/inspect.js';
+import { probes } from './internal/probes.js';
+import {
+  capture,
+  captured,
+  DONE,
+  DONE_PROMISE,
+  forgetCaptured,
+  isThenable,
+  noop,
+  RESOLVED,
+} from './internal/promise.js';
+import { LatestBuffer } from './internal/pubsub/latest.js';
+import { type Wakeable, WakeBatch } from './internal/pubsub/wake.js';
 import { registry, track, untrack } from './internal/registry.js';
 import { Ring } from './internal/ring.js';
+import { checkClock, startTimer, stopTimer } from './internal/timer.js';
 import { checkPattern, checkTopic, TopicIndex } from './internal/topic.js';
-import { checkInt, checkOpts, rangeError, show, typeError } from './internal/validate.js';
+import { checkFn, checkInt, checkMs, checkOptFn, checkOpts, rangeError, show, typeError } from './internal/validate.js';
 import { type Linked, Waiter, WaitQueue } from './internal/waiter.js';
 
 /**
  * What a subscription does with a message that arrives when its buffer is
- * full: `'drop-newest'` drops that message, `'drop-oldest'` evicts the
- * oldest buffered one to make room, `'block'` makes the publisher wait for
- * room, `'error'` ends the subscription with `SubscriberOverflowError`.
+ * full:
+ * - `'drop-newest'` (the default) drops that message;
+ * - `'drop-oldest'` evicts the oldest buffered one to make room;
+ * - `'block'` makes the publisher wait for room: for good, or for at most
+ *   `blockMs`, after which that message is dropped for this subscription;
+ * - `'error'` ends the subscription with `SubscriberOverflowError`, once its
+ *   reader has taken what was buffered;
+ * - `'latest'` conflates: the buffer holds at most one message per key
+ *   (`key`, default the topic), the latest one, at the place where its key
+ *   first arrived; a message with a new key that finds the buffer full
+ *   evicts the oldest one.
  */
-export type Overflow = 'drop-newest' | 'drop-oldest' | 'block' | 'error';
+export type Overflow = 'drop-newest' | 'drop-oldest' | 'block' | 'error' | 'latest';
 
 /** One published message, as subscribers receive it (one object shared by every subscriber). */
 export interface Message<M> {
@@ -34,19 +60,79 @@ export interface PublishResult {
   readonly delivered: number;
   /**
    * Messages this publish made subscribers lose: this message for each
-   * `'drop-newest'` subscriber that was full, the evicted oldest message
-   * for each full `'drop-oldest'` one, and for an `'error'` subscriber that
-   * overflowed, this message and those left in its buffer.
+   * `'drop-newest'` or `'error'` subscriber that was full, and for each
+   * `'block'` one that stayed full for `blockMs`; the evicted oldest message
+   * for each full `'drop-oldest'` one; and for a `'latest'` one, the message
+   * of the same key that this one replaced, or the oldest it evicted.
    */
   readonly dropped: number;
 }
 
+/**
+ * What happened when a message found a subscription's buffer full:
+ * `'dropped'` (that message was dropped: `'drop-newest'`, a `'block'`
+ * subscription full for `blockMs`, or any policy with `buffer: 0`),
+ * `'evicted'` (the oldest buffered message was dropped to make room:
+ * `'drop-oldest'`, `'latest'`), `'blocked'` (the publisher waits for room:
+ * `'block'`), `'failed'` (the subscription ends: `'error'`, or a `key`
+ * function that threw).
+ */
+export type OverflowOutcome = 'dropped' | 'evicted' | 'blocked' | 'failed';
+
+/**
+ * The event of an overflow, given to `onOverflow` and published on the
+ * `weft:pubsub:overflow` diagnostics channel (`weftjs/node`). Built only
+ * when someone listens.
+ */
+export interface OverflowEvent<M> {
+  readonly pubsub: PubSub<M>;
+  readonly subscription: Subscription<M>;
+  /** The topic of the publish that overflowed the buffer. */
+  readonly topic: string;
+  readonly policy: Overflow;
+  readonly outcome: OverflowOutcome;
+  /** The message dropped or evicted; for `'blocked'`, the one the publisher holds. */
+  readonly message: Message<M>;
+  /** The subscription's `dropped` count, this event included. */
+  readonly dropped: number;
+}
+
+/**
+ * Called synchronously, inside `publish` (in the publisher's async
+ * context), on every overflow. It should return quickly; an exception it
+ * throws is reported as an uncaught exception (as `diagnostics_channel`
+ * reports a subscriber's) and does not disturb the publish.
+ */
+export type OverflowHandler<M> = (event: OverflowEvent<M>) => void;
+
+/** Options of `new PubSub()`. */
+export interface PubSubOptions<M = unknown> {
+  /** Called on every overflow of every subscription (after the subscription's own `onOverflow`). */
+  onOverflow?: OverflowHandler<M>;
+  /** The clock of `blockMs` timers (default `systemClock`); a `TestClock` in tests. */
+  clock?: Clock;
+}
+
 /** Options of `PubSub.subscribe`. */
-export interface SubscribeOptions {
+export interface SubscribeOptions<M = unknown> {
   /** Messages buffered while the subscriber is not receiving: an integer >= 0 or `Infinity` (default 100). */
   buffer?: number;
   /** What to do when the buffer is full (default `'drop-newest'`). */
   overflow?: Overflow;
+  /**
+   * Under `'block'`: how long a publisher waits for room, in ms, before the
+   * message is dropped for this subscription (default `Infinity`: it waits
+   * until there is room; `0`: it never waits).
+   */
+  blockMs?: number;
+  /**
+   * Under `'latest'`: the key a message is conflated by (default: its
+   * topic). Called once per message that is not handed straight to a
+   * waiting reader; if it throws, the subscription ends with that error.
+   */
+  key?: (message: Message<M>) => unknown;
+  /** Called on every overflow of this subscription. */
+  onOverflow?: OverflowHandler<M>;
   /** Unsubscribes when it aborts. */
   signal?: AbortSignal;
 }
@@ -63,9 +149,15 @@ export interface RecvOptions {
   signal?: AbortSignal;
 }
 
+/** Options of `Subscription.forEach`. */
+export interface ForEachOptions {
+  /** Stops the handler and ends the subscription when it aborts. */
+  signal?: AbortSignal;
+}
+
 /**
  * A subscription of `PubSub.subscribe`: its messages, in the order they
- * were published, through `recv()` or `for await`.
+ * were published, through `recv()`, `for await` or `forEach`.
  */
 export interface Subscription<M> extends AsyncIterable<Message<M>> {
   /**
@@ -78,25 +170,77 @@ export interface Subscription<M> extends AsyncIterable<Message<M>> {
    * only when there is nothing to take.
    *
    * Rejects with `SubscriberOverflowError` (code `'ERR_SUBSCRIBER_OVERFLOW'`)
-   * once an `'error'` subscription has overflowed: the wait pending then and
-   * every later one.
+   * once an `'error'` subscription has overflowed and its buffered messages
+   * have been taken: the wait pending then and every later one. A `for
+   * await` loop over it gets the buffered messages, then throws.
    */
   recv(opts?: RecvOptions): Promise<IteratorResult<Message<M>, undefined>>;
   /**
+   * Calls `fn` with each message, in publish order, until the subscription
+   * ends; resolves then (rejects with `SubscriberOverflowError` for an
+   * `'error'` subscription that overflowed, after `fn` has had the
+   * messages buffered before the overflow).
+   *
+   * A synchronous `fn` costs no promise per message. When `fn` returns a
+   * promise, the next message waits for it: messages buffer up meanwhile
+   * and the subscription's overflow policy applies, so under `'block'` the
+   * handler's promise holds the publishers back (backpressure). `fn` runs
+   * in the async context of the caller of `forEach` (an `AsyncLocalStorage`
+   * store set around the call is seen inside `fn`), never inside `publish`
+   * and never before `forEach` returns: soon after the publish, within the
+   * same turn of the event loop, with the messages published meanwhile.
+   *
+   * If `fn` throws or rejects, the subscription ends (unsubscribed) and
+   * `forEach` rejects with that error, once. One `forEach` at a time: a
+   * second one while the first runs rejects with an `Error` of code
+   * `'ERR_INVALID_STATE'`. `recv` may still be called; each message goes to
+   * one of the two.
+   *
+   * **Cancellation**: when `opts.signal` aborts, the subscription ends, as
+   * when a `for await` is left early, and `forEach` rejects with
+   * `signal.reason` at once; a call of `fn` in flight then is not awaited.
+   * An already-aborted signal ends the subscription and rejects.
+   *
+   * @example A handler per subscription; `close` waits for them
+   * ```ts
+   * import { PubSub } from 'weftjs';
+   * const ps = new PubSub<number>();
+   * const seen: number[] = [];
+   * const done = ps.subscribe('n').forEach((m) => {
+   *   seen.push(m.payload);
+   * });
+   * for (const n of [1, 2, 3]) await ps.publish('n', n);
+   * await ps[Symbol.asyncDispose](); // closes, then waits for every handler
+   * await done;
+   * seen; // => [1, 2, 3]
+   * ```
+   */
+  forEach(fn: (message: Message<M>) => unknown, opts?: ForEachOptions): Promise<void>;
+  /**
    * Ends the subscription now: it gets no more messages, its buffer is
-   * discarded, a pending `recv` resolves with `{ done: true }`, and a
-   * publisher blocked on it stops waiting for it. Idempotent.
+   * discarded, a pending `recv` resolves with `{ done: true }`, a `forEach`
+   * resolves once its handler call in flight has settled, and a publisher
+   * blocked on it stops waiting for it. Idempotent.
    */
   unsubscribe(): void;
   /** Same as `unsubscribe()`, for `using`. */
   [Symbol.dispose](): void;
-  /** Messages this subscription lost to its overflow policy. */
+  /** Messages this subscription lost to its overflow policy (for `'latest'`: those replaced by a later one of their key, too). */
   readonly dropped: number;
+  /**
+   * Messages buffered now: taken in from publishers and not yet read by
+   * `recv`, `for await` or `forEach`'s handler. It does not count the
+   * messages of publishers blocked on a full `'block'` subscription (those
+   * wait in the publishers), so it is at most `buffer`, except for a
+   * `forEach` reader with `buffer: 0`, whose message in hand-over counts.
+   */
+  readonly lag: number;
 }
 
 /**
  * The error an `'error'` subscription ends with when a message arrives with
- * its buffer full; its `recv` rejects with it from then on.
+ * its buffer full; its `recv` rejects with it once the messages buffered
+ * before have been taken.
  *
  * @example A subscriber that would rather end than lose a message
  * ```ts
@@ -104,7 +248,8 @@ export interface Subscription<M> extends AsyncIterable<Message<M>> {
  * const bus = new PubSub<number>();
  * const sub = bus.subscribe('ticks', { buffer: 1, overflow: 'error' });
  * await bus.publish('ticks', 1);
- * await bus.publish('ticks', 2); // the buffer is full: the subscription ends
+ * await bus.publish('ticks', 2); // => { delivered: 0, dropped: 1 }
+ * (await sub.recv()).value?.payload; // => 1
  * const err = await sub.recv().catch((e) => e);
  * err.code; // => 'ERR_SUBSCRIBER_OVERFLOW'
  * ```
@@ -133,7 +278,7 @@ export class PubSubClosedError extends WeftError {
 // binding on every delivery made the fan-out benchmark about 8% slower.
 const reg = registry;
 
-const OVERFLOWS: readonly string[] = ['drop-newest', 'drop-oldest', 'block', 'error'];
+const OVERFLOWS: readonly string[] = ['drop-newest', 'drop-oldest', 'block', 'error', 'latest'];
 // `offer` results: the message must wait for room; otherwise `delivered + 2 * dropped`.
 const BLOCK = -1;
 const DELIVERED = 1;
@@ -141,13 +286,32 @@ const DROPPED = 2;
 const OPEN = 0;
 const CLOSED = 1; // the PubSub closed: drain the buffer, then done
 const ENDED = 2; // unsubscribed
-const FAILED = 3; // overflowed under 'error'
+const FAILED = 3; // overflowed under 'error' (or its key threw): drain the buffer, then the error
+const STATES = ['open', 'closed', 'ended', 'failed'] as const;
+
+/** What every subscription of one hub shares. */
+class Hub<M> {
+  readonly index = new TopicIndex<Sub<M>>();
+  readonly subs = new Set<Sub<M>>();
+  readonly batch = new WakeBatch();
+  /** Running `forEach` loops, for `PubSub[Symbol.asyncDispose]`. */
+  readonly loops = new Set<Promise<void>>();
+  readonly owner: PubSub<M>;
+  readonly clock: Clock;
+  readonly onOverflow: OverflowHandler<M> | undefined;
+
+  constructor(owner: PubSub<M>, clock: Clock, onOverflow: OverflowHandler<M> | undefined) {
+    this.owner = owner;
+    this.clock = clock;
+    this.onOverflow = onOverflow;
+  }
+}
 
 /** A publish waiting for room in full `'block'` subscribers. */
 class PublishOp extends Waiter<PublishResult> {
   delivered = 0;
   dropped = 0;
-  /** Blocked sends not yet taken in nor released. */
+  /** Blocked sends not yet taken in, dropped nor released. */
   remaining = 0;
   readonly sends: BlockedSend[] = [];
 
@@ -155,7 +319,7 @@ class PublishOp extends Waiter<PublishResult> {
     super('PubSub.publish', signal);
   }
 
-  /** One of its blocked sends was taken in, or its subscriber left. */
+  /** One of its blocked sends was taken in, or dropped after `blockMs`, or its subscriber left. */
   done(taken: boolean): void {
     if (taken) this.delivered++;
     if (--this.remaining === 0) this.settle({ delivered: this.delivered, dropped: this.dropped });
@@ -163,7 +327,10 @@ class PublishOp extends Waiter<PublishResult> {
 
   // An abort takes the message back from every subscriber that has not taken it in yet.
   override handleEvent(): void {
-    for (const s of this.sends) s.queue?.remove(s);
+    for (const s of this.sends) {
+      s.queue?.remove(s);
+      s.stop();
+    }
     super.handleEvent();
   }
 }
@@ -175,11 +342,27 @@ class BlockedSend implements Linked {
   queue: WaitQueue<any> | null = null;
   readonly msg: Message<unknown>;
   readonly op: PublishOp;
+  readonly sub: Sub<any>;
+  /** The `blockMs` timer, or undefined. */
+  timer: unknown = undefined;
 
-  constructor(msg: Message<unknown>, op: PublishOp) {
+  constructor(msg: Message<unknown>, op: PublishOp, sub: Sub<any>) {
     this.msg = msg;
     this.op = op;
+    this.sub = sub;
   }
+
+  /** Stops the `blockMs` timer, if any. */
+  stop(): void {
+    if (this.timer === undefined) return;
+    stopTimer(this.sub.clock, this.timer);
+    this.timer = undefined;
+  }
+
+  readonly expire = (): void => {
+    this.timer = undefined;
+    this.sub.expire(this);
+  };
 }
 
 type Recv<M> = Waiter<IteratorResult<Message<M>, undefined>>;
@@ -206,14 +389,89 @@ class SubIterator<M> implements AsyncIterator<Message<M>, undefined> {
   }
 }
 
+/**
+ * The reader of a `forEach`: its parked state (a promise its loop awaits,
+ * registered in the caller's async context), its abort listener, and the
+ * promise `forEach` returned.
+ */
+class Reader implements Wakeable, EventListenerObject {
+  queued = false;
+  /** Parked: the loop awaits `#wake`'s promise. */
+  parked = false;
+  /** Aborted or settled: the loop stops at its next step. */
+  stopped = false;
+  #wake: (value: undefined) => void = noop;
+  readonly promise: Promise<void>;
+  readonly #resolve: (value: undefined) => void;
+  readonly #reject: (reason: unknown) => void;
+  readonly #signal: AbortSignal | undefined;
+  readonly #sub: Sub<any>;
+
+  constructor(sub: Sub<any>, signal: AbortSignal | undefined) {
+    this.#sub = sub;
+    this.#signal = signal;
+    this.promise = new Promise<void>(capture);
+    this.#resolve = captured.resolve;
+    this.#reject = captured.reject;
+    forgetCaptured();
+    if (signal !== undefined) listen(signal, this, 'Subscription.forEach');
+  }
+
+  /** The promise the loop awaits until a message comes or the subscription ends. */
+  park(): Promise<undefined> {
+    const p = new Promise<undefined>(capture);
+    this.#wake = captured.resolve;
+    forgetCaptured();
+    this.parked = true;
+    if (reg.active !== 0) track(this, 'waiter', 'Subscription.forEach');
+    return p;
+  }
+
+  wake(): void {
+    if (!this.parked) return;
+    this.parked = false;
+    if (reg.active !== 0) untrack(this);
+    const wake = this.#wake;
+    this.#wake = noop;
+    wake(undefined);
+  }
+
+  /** Ends the `forEach`: resolves (`ok`) or rejects with `reason`; only the first call counts. */
+  finish(ok: boolean, reason: unknown): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.#signal !== undefined) unlisten(this.#signal, this);
+    if (ok) this.#resolve(undefined);
+    else this.#reject(reason);
+  }
+
+  handleEvent(): void {
+    if (this.stopped) return;
+    this.finish(false, this.#signal!.reason);
+    this.#sub.unsubscribe();
+  }
+}
+
+/** How a subscription was asked to behave (checked by `PubSub.subscribe`). */
+interface SubSettings<M> {
+  readonly capacity: number;
+  readonly overflow: Overflow;
+  readonly blockMs: number;
+  readonly key: ((message: Message<M>) => unknown) | null;
+  readonly onOverflow: OverflowHandler<M> | undefined;
+}
+
 /** The subscription behind the `Subscription` interface. */
 class Sub<M> implements Subscription<M> {
-  readonly #index: TopicIndex<Sub<M>>;
-  readonly #subs: Set<Sub<M>>;
+  readonly #hub: Hub<M>;
   readonly #patterns: [string, string[]][];
   readonly #capacity: number;
   readonly #overflow: Overflow;
-  readonly #buffer: Ring<Message<M>>;
+  readonly #blockMs: number;
+  /** The conflating key under `'latest'`, else null. */
+  readonly #key: ((message: Message<M>) => unknown) | null;
+  readonly #onOverflow: OverflowHandler<M> | undefined;
+  readonly #buffer: Ring<Message<M>> | LatestBuffer<Message<M>>;
   readonly #receivers = new WaitQueue<Recv<M>>();
   /**
    * The resolver of the oldest pending recv when it has no signal: the one
@@ -221,34 +479,34 @@ class Sub<M> implements Subscription<M> {
    * message on the fan-out path. Later recv calls queue behind it.
    */
   #next: ((r: IteratorResult<Message<M>, undefined>) => void) | null = null;
+  /** The running `forEach`, or null. */
+  #reader: Reader | null = null;
   readonly #blocked = new WaitQueue<BlockedSend>();
   readonly #signal: AbortSignal | undefined;
   readonly #onAbort = { handleEvent: () => this.unsubscribe() };
   #state = OPEN;
-  #error: SubscriberOverflowError | undefined = undefined;
+  #error: unknown = undefined;
   #dropped = 0;
+  /** The clock of `blockMs` timers. */
+  readonly clock: Clock;
 
-  constructor(
-    index: TopicIndex<Sub<M>>,
-    subs: Set<Sub<M>>,
-    patterns: [string, string[]][],
-    capacity: number,
-    overflow: Overflow,
-    signal: AbortSignal | undefined,
-  ) {
-    this.#index = index;
-    this.#subs = subs;
+  constructor(hub: Hub<M>, patterns: [string, string[]][], settings: SubSettings<M>, signal: AbortSignal | undefined) {
+    this.#hub = hub;
+    this.clock = hub.clock;
     this.#patterns = patterns;
-    this.#capacity = capacity;
-    this.#overflow = overflow;
-    this.#buffer = new Ring(Math.min(capacity, 16));
+    this.#capacity = settings.capacity;
+    this.#overflow = settings.overflow;
+    this.#blockMs = settings.blockMs;
+    this.#key = settings.key;
+    this.#onOverflow = settings.onOverflow;
+    this.#buffer = this.#key !== null ? new LatestBuffer() : new Ring(Math.min(this.#capacity, 16));
     this.#signal = signal;
     if (signal?.aborted) {
       this.#state = ENDED;
       return;
     }
-    for (const [p, segments] of patterns) index.add(p, segments, this);
-    subs.add(this);
+    for (const [p, segments] of patterns) hub.index.add(p, segments, this);
+    hub.subs.add(this);
     if (signal !== undefined) listen(signal, this.#onAbort, 'PubSub.subscribe');
   }
 
@@ -256,15 +514,33 @@ class Sub<M> implements Subscription<M> {
     return this.#dropped;
   }
 
+  get lag(): number {
+    return this.#buffer.length;
+  }
+
+  /** How `util.inspect` shows it: Subscription { ... } with its state now. */
+  [inspectKey](depth: number, options: unknown, inspect?: (v: unknown, o?: unknown) => string): string {
+    return inspectAs(
+      'Subscription',
+      {
+        patterns: this.#patterns.map(([p]) => p),
+        overflow: this.#overflow,
+        buffer: this.#capacity,
+        lag: this.lag,
+        dropped: this.#dropped,
+        state: STATES[this.#state],
+      },
+      depth,
+      options,
+      inspect,
+    );
+  }
+
   recv(opts?: RecvOptions): Promise<IteratorResult<Message<M>, undefined>> {
     const signal = opts === undefined ? undefined : signalOf(opts, 'Subscription.recv');
-    if (this.#buffer.length !== 0) {
-      const value = this.#buffer.shift()!;
-      // Room was made: the first blocked publisher's message moves in.
-      if (this.#blocked.length !== 0) this.#admit(this.#buffer);
-      return Promise.resolve({ value, done: false });
+    if (this.#buffer.length !== 0 || this.#blocked.length !== 0) {
+      return Promise.resolve({ value: this.#take(), done: false });
     }
-    if (this.#blocked.length !== 0) return Promise.resolve({ value: this.#admit(null), done: false });
     if (this.#state === FAILED) return Promise.reject(this.#error);
     if (this.#state !== OPEN) return DONE_PROMISE;
     if (signal?.aborted) return Promise.reject(signal.reason);
@@ -280,9 +556,75 @@ class Sub<M> implements Subscription<M> {
     return waiter.promise;
   }
 
+  forEach(fn: (message: Message<M>) => unknown, opts?: ForEachOptions): Promise<void> {
+    const op = 'Subscription.forEach';
+    checkFn(fn, op, 'fn');
+    const signal = signalOf(opts, op);
+    if (this.#reader !== null && !this.#reader.stopped) {
+      const err = new Error(`${op}: the subscription is already read by a forEach`);
+      (err as { code?: string }).code = 'ERR_INVALID_STATE';
+      return Promise.reject(err);
+    }
+    if (signal?.aborted) {
+      this.unsubscribe();
+      return Promise.reject(signal.reason);
+    }
+    const reader = new Reader(this, signal);
+    this.#reader = reader;
+    const loops = this.#hub.loops;
+    const loop: Promise<void> = this.#consume(reader, fn).then(
+      () => this.#finished(reader, loop, true, undefined),
+      (err) => this.#finished(reader, loop, false, err),
+    );
+    loops.add(loop);
+    return reader.promise;
+  }
+
+  // A forEach loop ended: forgotten before its promise settles, so that a
+  // caller who awaits it may start another at once.
+  #finished(reader: Reader, loop: Promise<void>, ok: boolean, err: unknown): void {
+    this.#hub.loops.delete(loop);
+    if (this.#reader === reader) this.#reader = null;
+    reader.finish(ok, err);
+  }
+
+  /**
+   * The loop of a `forEach`. It is an async function called from
+   * `forEach`, so each of its resumptions runs in the caller's async
+   * context; between two of them a synchronous handler is called on every
+   * buffered message with no promise made.
+   */
+  async #consume(reader: Reader, fn: (message: Message<M>) => unknown): Promise<void> {
+    // Never call the handler before forEach has returned.
+    await RESOLVED;
+    for (;;) {
+      if (reader.stopped) return;
+      if (this.#buffer.length !== 0 || this.#blocked.length !== 0) {
+        let r: unknown;
+        try {
+          r = fn(this.#take());
+          if (isThenable(r)) await r;
+        } catch (err) {
+          this.unsubscribe();
+          throw err;
+        }
+        continue;
+      }
+      if (this.#state === FAILED) throw this.#error;
+      if (this.#state !== OPEN) return;
+      await reader.park();
+    }
+  }
+
   unsubscribe(): void {
-    if (this.#state === ENDED || this.#state === FAILED) return;
-    this.#detach();
+    if (this.#state === ENDED) return;
+    if (this.#state === FAILED) {
+      // Its error stays what it reads from now on; the buffer goes.
+      this.#buffer.clear();
+      this.#reader?.wake();
+      return;
+    }
+    if (this.#state === OPEN) this.#detach();
     this.#state = ENDED;
     this.#buffer.clear();
     this.#release();
@@ -310,45 +652,141 @@ class Sub<M> implements Subscription<M> {
     }
     // Blocked publishers are ahead of this message: it queues behind them.
     if (this.#blocked.length !== 0) return BLOCK;
-    const length = this.#buffer.length;
+    if (this.#key !== null) return this.#offerLatest(msg);
+    const buffer = this.#buffer as Ring<Message<M>>;
+    const length = buffer.length;
     // Receivers wait only while the buffer is empty: with messages buffered
     // and room left, no receiver check is needed (the common busy case).
     if (length !== 0 && length < this.#capacity) {
-      this.#buffer.push(msg);
+      buffer.push(msg);
+      const reader = this.#reader;
+      if (reader?.parked) this.#nudge(reader, length + 1);
       return DELIVERED;
     }
-    if (this.#receivers.length !== 0) {
-      this.#receivers.shift()!.settle({ value: msg, done: false });
-      return DELIVERED;
+    if (length === 0) {
+      if (this.#receivers.length !== 0) {
+        this.#receivers.shift()!.settle({ value: msg, done: false });
+        return DELIVERED;
+      }
+      // A parked forEach takes the message as a waiting receiver would,
+      // even with `buffer: 0`: it waits in the buffer for the handler.
+      const reader = this.#reader;
+      if (reader?.parked) {
+        buffer.push(msg);
+        this.#nudge(reader, 1);
+        return DELIVERED;
+      }
     }
     if (length < this.#capacity) {
-      this.#buffer.push(msg);
+      buffer.push(msg);
       return DELIVERED;
     }
     switch (this.#overflow) {
       case 'drop-newest':
-        this.#dropped++;
-        return DROPPED;
-      case 'drop-oldest':
-        this.#dropped++;
-        if (this.#capacity === 0) return DROPPED;
-        this.#buffer.shift();
-        this.#buffer.push(msg);
-        return DELIVERED + DROPPED;
-      case 'block':
-        return BLOCK;
-      default: {
-        const lost = 1 + this.#buffer.length;
-        this.#dropped += lost;
-        this.#fail();
-        return lost * DROPPED;
+        return this.#drop(msg, msg, 'dropped');
+      case 'drop-oldest': {
+        if (this.#capacity === 0) return this.#drop(msg, msg, 'dropped');
+        const oldest = buffer.shift()!;
+        buffer.push(msg);
+        return DELIVERED + this.#drop(msg, oldest, 'evicted');
       }
+      case 'block':
+        return this.#blockMs === 0 ? this.#drop(msg, msg, 'dropped') : BLOCK;
+      default:
+        this.#fail(
+          new SubscriberOverflowError(
+            `Subscription: a message arrived with the buffer of ${this.#capacity} full under overflow 'error'`,
+          ),
+        );
+        return this.#drop(msg, msg, 'failed');
     }
+  }
+
+  // `offer` under 'latest': one buffered message per key, in first-arrival order.
+  #offerLatest(msg: Message<M>): number {
+    const buffer = this.#buffer as LatestBuffer<Message<M>>;
+    if (buffer.length === 0 && this.#receivers.length !== 0) {
+      this.#receivers.shift()!.settle({ value: msg, done: false });
+      return DELIVERED;
+    }
+    let key: unknown;
+    try {
+      key = this.#key!(msg);
+    } catch (err) {
+      this.#fail(err);
+      return this.#drop(msg, msg, 'failed');
+    }
+    const reader = this.#reader;
+    if (buffer.get(key) !== undefined) {
+      // The buffered message of this key is superseded: the policy at work,
+      // not an overflow, so no event; it counts as dropped all the same.
+      buffer.set(key, msg);
+      this.#dropped++;
+      return DELIVERED + DROPPED;
+    }
+    const length = buffer.length;
+    if (length < this.#capacity || (length === 0 && reader?.parked)) {
+      buffer.set(key, msg);
+      if (reader?.parked) this.#nudge(reader, length + 1);
+      return DELIVERED;
+    }
+    if (length === 0) return this.#drop(msg, msg, 'dropped');
+    const oldest = buffer.shift()!;
+    buffer.set(key, msg);
+    return DELIVERED + this.#drop(msg, oldest, 'evicted');
+  }
+
+  // A parked forEach got a message: it wakes with the hub's next batch, or
+  // at once once its buffer is full, so that nothing is dropped or blocked
+  // waiting for the batch.
+  #nudge(reader: Reader, length: number): void {
+    if (length >= this.#capacity) reader.wake();
+    else if (!reader.queued) this.#hub.batch.add(reader);
+  }
+
+  /** Counts `lost` as dropped and reports the overflow; returns `DROPPED`. */
+  #drop(msg: Message<M>, lost: Message<M>, outcome: OverflowOutcome): number {
+    this.#dropped++;
+    this.#overflowed(msg.topic, lost, outcome);
+    return DROPPED;
+  }
+
+  /** Reports an overflow to the hooks and the diagnostics channel, if anyone listens. */
+  #overflowed(topic: string, message: Message<M>, outcome: OverflowOutcome): void {
+    const own = this.#onOverflow;
+    const all = this.#hub.onOverflow;
+    const probe = probes()?.pubsubOverflow;
+    const channel = probe?.hasSubscribers === true;
+    if (own === undefined && all === undefined && !channel) return;
+    const event: OverflowEvent<M> = Object.freeze({
+      pubsub: this.#hub.owner,
+      subscription: this,
+      topic,
+      policy: this.#overflow,
+      outcome,
+      message,
+      dropped: this.#dropped,
+    });
+    if (own !== undefined) callHook(own, event);
+    if (all !== undefined) callHook(all, event);
+    if (channel) probe!.publish(event);
   }
 
   /** Queues a message for a `'block'` subscriber that is full. Internal to `PubSub.publish`. */
   block(send: BlockedSend): void {
     this.#blocked.push(send);
+    if (this.#blockMs !== Number.POSITIVE_INFINITY) {
+      send.timer = startTimer(this.clock, send.expire, this.#blockMs, 'PubSub.publish');
+    }
+    this.#overflowed(send.msg.topic, send.msg as Message<M>, 'blocked');
+  }
+
+  /** A blocked message waited `blockMs`: it is dropped for this subscription. Internal to `BlockedSend`. */
+  expire(send: BlockedSend): void {
+    if (!this.#blocked.remove(send)) return;
+    send.op.dropped++;
+    this.#drop(send.msg as Message<M>, send.msg as Message<M>, 'dropped');
+    send.op.done(false);
   }
 
   /** Ends the subscription once its buffer drains, for `PubSub.close`. */
@@ -361,30 +799,55 @@ class Sub<M> implements Subscription<M> {
     this.#wakeAll(DONE);
   }
 
-  #admit(into: Ring<Message<M>> | null): Message<M> {
+  /** The next message, from the buffer or the first blocked publisher; there must be one. */
+  #take(): Message<M> {
+    const buffer = this.#buffer;
+    if (buffer.length !== 0) {
+      const value = buffer.shift()!;
+      // Room was made: the first blocked publisher's message moves in.
+      if (this.#blocked.length !== 0) this.#admit(true);
+      return value;
+    }
+    return this.#admit(false);
+  }
+
+  #admit(into: boolean): Message<M> {
     const send = this.#blocked.shift()!;
+    send.stop();
     const msg = send.msg as Message<M>;
-    into?.push(msg);
+    // Only 'block' subscriptions have blocked sends, and their buffer is a Ring.
+    if (into) (this.#buffer as Ring<Message<M>>).push(msg);
     send.op.done(true);
     return msg;
   }
 
   // Publishers blocked on this subscription stop waiting for it.
   #release(): void {
-    for (const send of this.#blocked.takeAll()) send.op.done(false);
+    for (const send of this.#blocked.takeAll()) {
+      send.stop();
+      send.op.done(false);
+    }
   }
 
-  #fail(): void {
+  // Stops taking messages; the buffered ones stay readable, then `error` is thrown.
+  #fail(error: unknown): void {
     this.#detach();
     this.#state = FAILED;
-    this.#buffer.clear();
-    this.#error = new SubscriberOverflowError(
-      `Subscription: a message arrived with the buffer of ${this.#capacity} full under overflow 'error'`,
-    );
+    this.#error = error;
+    this.#release();
     // A message finds a receiver waiting before it can overflow, so no
-    // recv is pending here; settle any defensively all the same.
-    if (this.#next !== null) this.#resolveNext(DONE);
-    for (const w of this.#receivers.takeAll()) w.fail(this.#error);
+    // recv is pending here unless the key threw; settle any all the same.
+    if (this.#buffer.length === 0) {
+      if (this.#next !== null) {
+        const resolve = this.#next;
+        this.#next = null;
+        if (reg.active !== 0) untrack(this);
+        // The `for await` reader's next() rejects: resolving with a rejected promise does it.
+        resolve(Promise.reject(error) as never);
+      }
+      for (const w of this.#receivers.takeAll()) w.fail(error);
+    }
+    this.#reader?.wake();
   }
 
   #resolveNext(result: IteratorResult<Message<M>, undefined>): void {
@@ -397,12 +860,24 @@ class Sub<M> implements Subscription<M> {
   #wakeAll(result: IteratorResult<Message<M>, undefined>): void {
     if (this.#next !== null) this.#resolveNext(result);
     for (const w of this.#receivers.takeAll()) w.settle(result);
+    this.#reader?.wake();
   }
 
   #detach(): void {
-    for (const [p, segments] of this.#patterns) this.#index.remove(p, segments, this);
-    this.#subs.delete(this);
+    for (const [p, segments] of this.#patterns) this.#hub.index.remove(p, segments, this);
+    this.#hub.subs.delete(this);
     if (this.#signal !== undefined) unlisten(this.#signal, this.#onAbort);
+  }
+}
+
+/** Calls an `onOverflow` hook; what it throws is reported as uncaught, as a throw in a timer callback is. */
+function callHook<M>(hook: OverflowHandler<M>, event: OverflowEvent<M>): void {
+  try {
+    hook(event);
+  } catch (err) {
+    queueMicrotask(() => {
+      throw err;
+    });
   }
 }
 
@@ -418,9 +893,16 @@ class Sub<M> implements Subscription<M> {
  * several of its patterns match it.
  *
  * Each subscription buffers up to `buffer` messages (default 100) that its
- * reader has not taken yet, in publish order. `publish` never waits for a
- * slow reader unless that reader subscribed with `overflow: 'block'`; the
- * other policies drop messages, and `dropped` counts them.
+ * reader has not taken yet, in publish order; `lag` tells how many. `publish`
+ * never waits for a slow reader unless that reader subscribed with
+ * `overflow: 'block'`; the other policies drop messages, and `dropped`
+ * counts them. Every overflow is reported to `onOverflow` (of the
+ * subscription, then of the hub) and on the `weft:pubsub:overflow`
+ * diagnostics channel.
+ *
+ * `new PubSub()` takes no required option: `onOverflow` and `clock` (for
+ * `blockMs`) are optional. `await using` a hub closes it and waits for its
+ * `forEach` handlers.
  *
  * @example Wildcards
  * ```ts
@@ -437,31 +919,73 @@ class Sub<M> implements Subscription<M> {
  * seen; // => [1, 2]
  * (await all.recv()).value; // => { topic: 'orders.created', payload: 1 }
  * ```
- * @example A slow subscriber drops what does not fit
+ * @example A slow subscriber drops what does not fit, and the hook hears of it
  * ```ts
  * import { PubSub } from 'weftjs';
- * const ps = new PubSub<string>();
+ * const lost: string[] = [];
+ * const ps = new PubSub<string>({ onOverflow: (e) => lost.push(`${e.outcome} ${e.message.payload}`) });
  * const sub = ps.subscribe('log', { buffer: 2 });
  * for (const line of ['a', 'b', 'c']) await ps.publish('log', line);
- * sub.dropped; // => 1
+ * [sub.lag, sub.dropped]; // => [2, 1]
+ * lost; // => ['dropped c']
  * ps.close();
  * const got: string[] = [];
  * for await (const m of sub) got.push(m.payload);
  * got; // => ['a', 'b']
  * ```
+ * @example The latest state per key
+ * ```ts
+ * import { PubSub } from 'weftjs';
+ * const ps = new PubSub<{ id: string; price: number }>();
+ * const sub = ps.subscribe('prices', { overflow: 'latest', key: (m) => m.payload.id });
+ * await ps.publish('prices', { id: 'A', price: 1 });
+ * await ps.publish('prices', { id: 'B', price: 5 });
+ * await ps.publish('prices', { id: 'A', price: 2 }); // => { delivered: 1, dropped: 1 }
+ * sub.lag; // => 2
+ * ps.close();
+ * const got: string[] = [];
+ * for await (const m of sub) got.push(`${m.payload.id}=${m.payload.price}`);
+ * got; // => ['A=2', 'B=5']
+ * ```
  * @see Channel
  */
 export class PubSub<M> {
-  readonly #index = new TopicIndex<Sub<M>>();
-  readonly #subs = new Set<Sub<M>>();
+  readonly #hub: Hub<M>;
   // Resolved results of publishes that dropped nothing, by delivered count:
   // the common publish returns one of these and allocates no promise.
   readonly #results: Promise<PublishResult>[] = [];
   #closed = false;
 
+  /**
+   * @throws TypeError if an option is invalid.
+   */
+  constructor(opts?: PubSubOptions<M>) {
+    const op = 'PubSub';
+    checkOpts(opts, op);
+    const onOverflow = checkOptFn(opts?.onOverflow, op, 'onOverflow');
+    const clock = checkClock(opts?.clock, op, systemClock);
+    this.#hub = new Hub(this, clock, onOverflow);
+  }
+
   /** Live subscriptions. */
   get subscribers(): number {
-    return this.#subs.size;
+    return this.#hub.subs.size;
+  }
+
+  /** Whether `close()` was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** How `util.inspect` shows it: PubSub { ... } with its state now. */
+  [inspectKey](depth: number, options: unknown, inspect?: (v: unknown, o?: unknown) => string): string {
+    return inspectAs(
+      'PubSub',
+      { subscribers: this.subscribers, handlers: this.#hub.loops.size, closed: this.#closed },
+      depth,
+      options,
+      inspect,
+    );
   }
 
   /**
@@ -476,8 +1000,8 @@ export class PubSub<M> {
    * `Subscription.unsubscribe`) and removes the listener; so does every
    * other way the subscription ends.
    *
-   * @throws TypeError if a pattern is not a string of dot-separated non-empty segments with `>` last only, or an option is invalid.
-   * @throws RangeError if `topics` is an empty array or `buffer` is not an integer >= 0 or `Infinity`.
+   * @throws TypeError if a pattern is not a string of dot-separated non-empty segments with `>` last only, or an option is invalid (`blockMs` without `overflow: 'block'`, `key` without `overflow: 'latest'`).
+   * @throws RangeError if `topics` is an empty array, `buffer` is not an integer >= 0 or `Infinity`, or `blockMs` is not a number >= 0.
    * @throws PubSubClosedError (code `'ERR_PUBSUB_CLOSED'`) once `close()` was called.
    * @example
    * ```ts
@@ -491,7 +1015,7 @@ export class PubSub<M> {
    * await sub.recv(); // => { done: true, value: undefined }
    * ```
    */
-  subscribe(topics: string | string[], opts?: SubscribeOptions): Subscription<M> {
+  subscribe(topics: string | string[], opts?: SubscribeOptions<M>): Subscription<M> {
     const op = 'PubSub.subscribe';
     checkOpts(opts, op);
     const list = typeof topics === 'string' ? [topics] : topics;
@@ -504,16 +1028,39 @@ export class PubSub<M> {
       const name = typeof topics === 'string' ? 'topics' : `topics[${i}]`;
       patterns.set(list[i]!, checkPattern(list[i], op, name));
     }
-    const buffer = opts?.buffer === undefined ? 100 : checkInt(opts.buffer, op, 'buffer', 0, Number.POSITIVE_INFINITY);
+    const capacity =
+      opts?.buffer === undefined ? 100 : checkInt(opts.buffer, op, 'buffer', 0, Number.POSITIVE_INFINITY);
     const overflow = opts?.overflow ?? 'drop-newest';
     if (!OVERFLOWS.includes(overflow)) {
       throw typeError(
-        `${op}: \`overflow\` must be 'drop-newest', 'drop-oldest', 'block' or 'error', got ${show(overflow)}`,
+        `${op}: \`overflow\` must be 'drop-newest', 'drop-oldest', 'block', 'error' or 'latest', got ${show(overflow)}`,
+        'ERR_INVALID_ARG_VALUE',
       );
     }
+    let blockMs = Number.POSITIVE_INFINITY;
+    if (opts?.blockMs !== undefined) {
+      if (overflow !== 'block') {
+        throw typeError(
+          `${op}: \`blockMs\` needs overflow 'block', got overflow ${show(overflow)}`,
+          'ERR_INVALID_ARG_VALUE',
+        );
+      }
+      blockMs = checkMs(opts.blockMs, op, 'blockMs', true);
+    }
+    let key: ((message: Message<M>) => unknown) | null = null;
+    if (opts?.key !== undefined) {
+      if (overflow !== 'latest') {
+        throw typeError(
+          `${op}: \`key\` needs overflow 'latest', got overflow ${show(overflow)}`,
+          'ERR_INVALID_ARG_VALUE',
+        );
+      }
+      key = checkFn(opts.key, op, 'key');
+    } else if (overflow === 'latest') key = topicOf;
+    const onOverflow = checkOptFn(opts?.onOverflow, op, 'onOverflow');
     const signal = checkSignal(opts?.signal, op);
     if (this.#closed) throw new PubSubClosedError(`${op}: the PubSub is closed`);
-    return new Sub(this.#index, this.#subs, [...patterns], buffer, overflow, signal);
+    return new Sub(this.#hub, [...patterns], { capacity, overflow, blockMs, key, onOverflow }, signal);
   }
 
   /**
@@ -521,8 +1068,11 @@ export class PubSub<M> {
    * resolves with how many got it and how many messages were dropped (see
    * `PublishResult`). It resolves at once, with a result that may be a
    * shared frozen object, unless a matching `'block'` subscription is full:
-   * it then waits until each of them has room and has taken the message in,
-   * or has ended (that one then counts in neither figure).
+   * it then waits until each of them has room and has taken the message in
+   * (a `forEach` handler's returned promise holds that room until it
+   * settles), has waited its `blockMs` (the message is then dropped for it,
+   * and counts as dropped), or has ended (that one then counts in neither
+   * figure).
    *
    * Messages are delivered in publish order to each subscription; a
    * message for a full `'block'` subscription waits behind those already
@@ -530,8 +1080,9 @@ export class PubSub<M> {
    *
    * **Cancellation**: when `opts.signal` aborts, a publish waiting for full
    * subscribers rejects with `signal.reason`; subscriptions that had taken
-   * the message keep it, the others never get it. An already-aborted
-   * signal rejects at once and publishes nothing.
+   * the message keep it, the others never get it, and its `blockMs` timers
+   * are stopped. An already-aborted signal rejects at once and publishes
+   * nothing.
    *
    * @throws TypeError at once if `topic` is not dot-separated non-empty segments, or contains `*` or `>` as a segment.
    * Rejects with PubSubClosedError (code `'ERR_PUBSUB_CLOSED'`) once `close()` was called, or with `signal.reason`.
@@ -551,12 +1102,26 @@ export class PubSub<M> {
    * (await sub.recv()).value?.payload; // => 1
    * await second; // => { delivered: 1, dropped: 0 }
    * ```
+   * @example Block for at most 50 ms, then drop
+   * ```ts
+   * import { PubSub } from 'weftjs';
+   * import { TestClock } from 'weftjs/testing';
+   * const clock = new TestClock();
+   * const ps = new PubSub<number>({ clock });
+   * const sub = ps.subscribe('jobs', { buffer: 1, overflow: 'block', blockMs: 50 });
+   * await ps.publish('jobs', 1);
+   * const second = ps.publish('jobs', 2);
+   * await clock.advance(50);
+   * await second; // => { delivered: 0, dropped: 1 }
+   * [sub.lag, sub.dropped]; // => [1, 1]
+   * ```
    */
   publish(topic: string, payload: M, opts?: PublishOptions): Promise<PublishResult> {
-    let subs = this.#index.cached(topic);
+    const index = this.#hub.index;
+    let subs = index.cached(topic);
     if (subs === undefined) {
       checkTopic(topic, 'PubSub.publish', 'topic');
-      subs = this.#index.match(topic);
+      subs = index.match(topic);
     }
     const signal = opts === undefined ? undefined : signalOf(opts, 'PubSub.publish');
     if (this.#closed) return Promise.reject(new PubSubClosedError('PubSub.publish: the PubSub is closed'));
@@ -569,8 +1134,13 @@ export class PubSub<M> {
       const sub = subs[i]!;
       const r = sub.offer(msg);
       if (r === BLOCK) {
-        op ??= new PublishOp(signal);
-        const send = new BlockedSend(msg, op);
+        // One count held until the loop is over, so that a send settled
+        // meanwhile (an `onOverflow` hook that reads) cannot settle it early.
+        if (op === null) {
+          op = new PublishOp(signal);
+          op.remaining = 1;
+        }
+        const send = new BlockedSend(msg, op, sub);
         op.sends.push(send);
         op.remaining++;
         sub.block(send);
@@ -580,8 +1150,9 @@ export class PubSub<M> {
       }
     }
     if (op !== null) {
-      op.delivered = delivered;
-      op.dropped = dropped;
+      op.delivered += delivered;
+      op.dropped += dropped;
+      op.done(false);
       return op.promise;
     }
     if (dropped === 0 && delivered < 1024) {
@@ -593,8 +1164,9 @@ export class PubSub<M> {
   /**
    * Closes the hub: no more subscribe or publish; every subscription ends
    * once its buffer is drained (a pending `recv` resolves with `{ done:
-   * true }` at once), and publishes waiting for full subscribers stop
-   * waiting and resolve with what they delivered. Idempotent.
+   * true }` at once, a `forEach` once its handler has had the buffered
+   * messages), and publishes waiting for full subscribers stop waiting and
+   * resolve with what they delivered. Idempotent.
    *
    * @example
    * ```ts
@@ -610,6 +1182,22 @@ export class PubSub<M> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const sub of [...this.#subs]) sub.close();
+    for (const sub of [...this.#hub.subs]) sub.close();
   }
+
+  /**
+   * Closes the hub (`close()`) and resolves once every `forEach` handler
+   * has had its subscription's buffered messages and settled, for `await
+   * using`. It never rejects: a `forEach` that fails rejects its own
+   * promise.
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    const loops = this.#hub.loops;
+    while (loops.size !== 0) await Promise.all(loops);
+  }
+}
+
+function topicOf(m: Message<unknown>): unknown {
+  return m.topic;
 }

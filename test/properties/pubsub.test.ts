@@ -2,16 +2,20 @@
 // buffer and overflow policy), publish, recv (taking a buffered message or
 // waiting for the next one) and unsubscribe, every publish reports the
 // delivered and dropped counts the model predicts, every recv gets the
-// message the model predicts, each subscription's `dropped` matches, and the
-// dropped counts of all publishes add up to those of all subscriptions.
-// ('block' is covered by the example-based tests: a blocked publish has no
+// message the model predicts (so none twice, and in publish order), each
+// subscription's `dropped` and `lag` match after every step, `onOverflow`
+// hears of exactly the overflows the model predicts, the dropped counts of
+// all publishes add up to those of all subscriptions, and nothing is left
+// behind. 'latest' conflates by `payload % 3`; an 'error' subscription that
+// overflowed still yields what it had buffered, then throws (issue 13
+// item 5). ('block' is in pubsub-block.test.ts: a blocked publish has no
 // synchronous outcome to compare.)
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PubSub, type Subscription } from 'weftjs';
 import { trackLeaks } from 'weftjs/testing';
 
-type Policy = 'drop-newest' | 'drop-oldest' | 'error';
+type Policy = 'drop-newest' | 'drop-oldest' | 'error' | 'latest';
 
 type Cmd =
   | { kind: 'subscribe'; patterns: string[]; buffer: number; overflow: Policy }
@@ -27,7 +31,7 @@ const cmd: fc.Arbitrary<Cmd> = fc.oneof(
     kind: fc.constant('subscribe' as const),
     patterns: fc.uniqueArray(fc.constantFrom(...PATTERNS), { minLength: 1, maxLength: 3 }),
     buffer: fc.integer({ min: 0, max: 3 }),
-    overflow: fc.constantFrom<Policy>('drop-newest', 'drop-oldest', 'error'),
+    overflow: fc.constantFrom<Policy>('drop-newest', 'drop-oldest', 'error', 'latest'),
   }),
   { arbitrary: fc.record({ kind: fc.constant('publish' as const), topic: fc.constantFrom(...TOPICS) }), weight: 4 },
   { arbitrary: fc.record({ kind: fc.constant('recv' as const), pick: fc.nat() }), weight: 3 },
@@ -51,6 +55,9 @@ interface ModelSub {
   overflow: Policy;
   state: 'open' | 'ended' | 'failed';
   dropped: number;
+  /** The overflow outcomes the model expects `onOverflow` to have heard, and those it heard. */
+  events: string[];
+  heard: string[];
   /** recv calls waiting, with the payload the model expects each to get (undefined until one arrives). */
   waiting: { promise: Promise<unknown>; want: number | 'done' | undefined }[];
 }
@@ -66,7 +73,13 @@ describe('PubSub accounting', () => {
         let publishedDropped = 0;
         for (const c of cmds) {
           if (c.kind === 'subscribe') {
-            const sub = ps.subscribe(c.patterns, { buffer: c.buffer, overflow: c.overflow });
+            const heard: string[] = [];
+            const sub = ps.subscribe(c.patterns, {
+              buffer: c.buffer,
+              overflow: c.overflow,
+              onOverflow: (e) => heard.push(`${e.outcome} ${e.message.payload}`),
+              ...(c.overflow === 'latest' ? { key: (m: { payload: number }) => m.payload % 3 } : {}),
+            });
             subs.push({
               sub,
               patterns: c.patterns.map((p) => p.split('.')),
@@ -75,6 +88,8 @@ describe('PubSub accounting', () => {
               overflow: c.overflow,
               state: 'open',
               dropped: 0,
+              events: [],
+              heard,
               waiting: [],
             });
           } else if (c.kind === 'publish') {
@@ -85,27 +100,34 @@ describe('PubSub accounting', () => {
             for (const m of subs) {
               if (m.state !== 'open' || !m.patterns.some((p) => matches(p, topic))) continue;
               const w = m.waiting.find((x) => x.want === undefined);
+              const same = m.overflow === 'latest' ? m.buffer.findIndex((x) => x % 3 === payload % 3) : -1;
               if (w) {
                 w.want = payload;
+                delivered++;
+              } else if (same >= 0) {
+                // Conflated in place: the policy at work, no overflow event.
+                m.buffer[same] = payload;
+                m.dropped++;
+                dropped++;
                 delivered++;
               } else if (m.buffer.length < m.capacity) {
                 m.buffer.push(payload);
                 delivered++;
-              } else if (m.overflow === 'drop-newest' || (m.overflow === 'drop-oldest' && m.capacity === 0)) {
+              } else if (m.overflow === 'error') {
                 m.dropped++;
                 dropped++;
-              } else if (m.overflow === 'drop-oldest') {
-                m.buffer.shift();
+                m.state = 'failed';
+                m.events.push(`failed ${payload}`);
+              } else if (m.overflow === 'drop-newest' || m.capacity === 0) {
+                m.dropped++;
+                dropped++;
+                m.events.push(`dropped ${payload}`);
+              } else {
+                m.events.push(`evicted ${m.buffer.shift()}`);
                 m.buffer.push(payload);
                 m.dropped++;
                 dropped++;
                 delivered++;
-              } else {
-                const lost = 1 + m.buffer.length;
-                m.buffer = [];
-                m.dropped += lost;
-                dropped += lost;
-                m.state = 'failed';
               }
             }
             publishedDropped += dropped;
@@ -114,9 +136,9 @@ describe('PubSub accounting', () => {
             const m = subs[c.pick % subs.length]!;
             if (c.kind === 'unsubscribe') {
               m.sub.unsubscribe();
+              m.buffer = [];
               if (m.state === 'open') {
                 m.state = 'ended';
-                m.buffer = [];
                 for (const w of m.waiting) if (w.want === undefined) w.want = 'done';
               }
             } else if (m.buffer.length > 0) {
@@ -131,6 +153,10 @@ describe('PubSub accounting', () => {
             }
           }
           expect(ps.subscribers).toBe(subs.filter((m) => m.state === 'open').length);
+          for (const m of subs) {
+            expect(m.sub.lag).toBe(m.buffer.length);
+            expect(m.sub.dropped).toBe(m.dropped);
+          }
         }
         ps.close();
         let subsDropped = 0;
@@ -143,10 +169,13 @@ describe('PubSub accounting', () => {
             else expect(r.value.payload).toBe(w.want);
           }
           const rest: number[] = [];
-          if (m.state === 'failed')
-            await expect(m.sub.recv()).rejects.toMatchObject({ code: 'ERR_SUBSCRIBER_OVERFLOW' });
-          else for await (const msg of m.sub) rest.push(msg.payload);
-          expect(rest).toEqual(m.state === 'open' ? m.buffer : []);
+          const read = (async () => {
+            for await (const msg of m.sub) rest.push(msg.payload);
+          })();
+          if (m.state === 'failed') await expect(read).rejects.toMatchObject({ code: 'ERR_SUBSCRIBER_OVERFLOW' });
+          else await read;
+          expect(rest).toEqual(m.state === 'ended' ? [] : m.buffer);
+          expect(m.heard).toEqual(m.events);
         }
         expect(subsDropped).toBe(publishedDropped);
         expect(leaks.check()).toEqual({ waiters: 0, timers: 0, listeners: 0, details: [] });
