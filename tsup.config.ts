@@ -1,6 +1,7 @@
 import { defineConfig } from 'tsup';
+import { run as pureClasses } from './scripts/pure-classes.mjs';
 
-export default defineConfig({
+export default defineConfig((options) => ({
   entry: {
     index: 'src/index.ts',
     'threads/index': 'src/threads/index.ts',
@@ -17,9 +18,17 @@ export default defineConfig({
   tsconfig: 'tsconfig.build.json',
   target: 'node20',
   platform: 'neutral',
+  // The maps carry the sources (sourcesContent), so `src/` is not shipped: the sources ship once, inside the maps.
   sourcemap: true,
   clean: true,
   splitting: true,
   treeshake: true,
   external: ['redis', 'ioredis', /^node:/],
-});
+  // Keep `node:` on the built-ins: Deno resolves only `node:net`, never a bare `net`.
+  removeNodeProtocol: false,
+  // Not `keepNames`: its `static { __name(this) }` blocks keep every class in every bundle. This step makes each class
+  // droppable and gives it its own name instead (`Flow.name === 'Flow'`); see scripts/pure-classes.mjs.
+  async onSuccess() {
+    pureClasses(options.outDir ?? 'dist');
+  },
+}));

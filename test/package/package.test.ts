@@ -7,6 +7,8 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -121,11 +123,21 @@ describe('the built package', () => {
     expect(res.code).toBe(0);
   });
 
-  it('passes attw --pack . --profile node16 (types resolve for node16 ESM and CJS, and bundlers)', {
+  it('passes attw --profile node16 on the packed tarball (types resolve for node16 ESM and CJS, and bundlers)', {
     timeout: 120_000,
   }, async () => {
-    const res = await cli('attw', ['--pack', '.', '--profile', 'node16']);
-    expect(res.out, res.out).not.toMatch(/❌|🥴|Masquerading|FalseCJS|FalseESM|CJSResolvesToESM/);
-    expect(res.code, res.out).toBe(0);
+    // Packed without scripts: `prepack` would rebuild the dist/ this suite reads.
+    const dir = await mkdtemp(join(tmpdir(), 'weft-attw-'));
+    try {
+      const { stdout } = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], {
+        cwd: root,
+      });
+      const tarball = join(dir, JSON.parse(stdout)[0].filename);
+      const res = await cli('attw', [tarball, '--profile', 'node16']);
+      expect(res.out, res.out).not.toMatch(/❌|🥴|Masquerading|FalseCJS|FalseESM|CJSResolvesToESM/);
+      expect(res.code, res.out).toBe(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
