@@ -1,7 +1,11 @@
-import { describe, expect, it } from 'vitest';
-import { type Message, PubSub } from 'weftjs';
-import { trackLeaks } from 'weftjs/testing';
-import { flush as tick } from '../test/support.js';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import diagnostics from 'node:diagnostics_channel';
+import { inspect } from 'node:util';
+import { describe, expect, it, vi } from 'vitest';
+import { type Message, type OverflowEvent, PubSub } from 'weftjs';
+import { diagnosticsChannels, enableDiagnostics } from 'weftjs/node';
+import { TestClock, trackLeaks } from 'weftjs/testing';
+import { deferred, flush as tick } from '../test/support.js';
 
 const clean = { waiters: 0, timers: 0, listeners: 0, details: [] };
 
@@ -424,5 +428,362 @@ describe('PubSub delivery', () => {
     const [ma, mb] = [(await a.recv()).value, (await b.recv()).value];
     expect(ma).toBe(mb);
     expect(ma?.payload).toBe(payload);
+  });
+});
+
+describe('PubSub slow consumers (issue 13 item 5)', () => {
+  it('reports lag exactly: what is buffered and not yet read', async () => {
+    const ps = new PubSub<number>();
+    const sub = ps.subscribe('t', { buffer: 3 });
+    expect(sub.lag).toBe(0);
+    for (const n of [1, 2, 3, 4]) await ps.publish('t', n);
+    expect(sub.lag).toBe(3);
+    await sub.recv();
+    expect(sub.lag).toBe(2);
+    sub.unsubscribe();
+    expect(sub.lag).toBe(0);
+  });
+
+  it('tells onOverflow of the subscription, then of the hub, what each policy lost', async () => {
+    const order: string[] = [];
+    const seen: OverflowEvent<number>[] = [];
+    const ps = new PubSub<number>({
+      onOverflow: (e) => {
+        order.push('hub');
+        seen.push(e);
+      },
+    });
+    const own = (e: OverflowEvent<number>) => order.push(`own ${e.outcome} ${e.message.payload}`);
+    const newest = ps.subscribe('t', { buffer: 1, onOverflow: own });
+    const oldest = ps.subscribe('t', { buffer: 1, overflow: 'drop-oldest', onOverflow: own });
+    const failing = ps.subscribe('t', { buffer: 1, overflow: 'error', onOverflow: own });
+    await ps.publish('t', 1);
+    expect(await ps.publish('t', 2)).toEqual({ delivered: 1, dropped: 3 });
+    expect(order).toEqual(['own dropped 2', 'hub', 'own evicted 1', 'hub', 'own failed 2', 'hub']);
+    expect(seen.map((e) => [e.subscription, e.policy, e.outcome, e.topic, e.message.payload, e.dropped])).toEqual([
+      [newest, 'drop-newest', 'dropped', 't', 2, 1],
+      [oldest, 'drop-oldest', 'evicted', 't', 1, 1],
+      [failing, 'error', 'failed', 't', 2, 1],
+    ]);
+    expect(seen.every((e) => e.pubsub === ps && Object.isFrozen(e))).toBe(true);
+  });
+
+  it('reports a throwing onOverflow as uncaught, without disturbing the publish', async () => {
+    const reported: (() => void)[] = [];
+    const spy = vi.spyOn(globalThis, 'queueMicrotask').mockImplementation((fn) => reported.push(fn));
+    try {
+      const ps = new PubSub<number>({
+        onOverflow: () => {
+          throw new Error('hook');
+        },
+      });
+      ps.subscribe('t', { buffer: 0 });
+      const other = ps.subscribe('t', { buffer: 1 });
+      expect(await ps.publish('t', 1)).toEqual({ delivered: 1, dropped: 1 });
+      expect(other.lag).toBe(1);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(reported).toHaveLength(1);
+    expect(() => reported[0]!()).toThrow('hook');
+  });
+
+  it('publishes every overflow on weft:pubsub:overflow while it has subscribers', async () => {
+    enableDiagnostics();
+    const got: unknown[] = [];
+    const onMessage = (m: unknown) => got.push(m);
+    const ps = new PubSub<number>();
+    const sub = ps.subscribe('t', { buffer: 0 });
+    await ps.publish('t', 1);
+    diagnostics.subscribe(diagnosticsChannels.pubsubOverflow, onMessage);
+    try {
+      await ps.publish('t', 2);
+    } finally {
+      diagnostics.unsubscribe(diagnosticsChannels.pubsubOverflow, onMessage);
+    }
+    await ps.publish('t', 3);
+    expect(diagnosticsChannels.pubsubOverflow).toBe('weft:pubsub:overflow');
+    expect(got).toEqual([
+      {
+        pubsub: ps,
+        subscription: sub,
+        topic: 't',
+        policy: 'drop-newest',
+        outcome: 'dropped',
+        message: { topic: 't', payload: 2 },
+        dropped: 2,
+      },
+    ]);
+  });
+
+  it("'block' with blockMs: the publisher waits up to blockMs, then the newest message is dropped", async () => {
+    using leaks = trackLeaks();
+    const clock = new TestClock();
+    const events: string[] = [];
+    const ps = new PubSub<number>({ clock, onOverflow: (e) => events.push(`${e.outcome} ${e.message.payload}`) });
+    const sub = ps.subscribe('t', { buffer: 1, overflow: 'block', blockMs: 50 });
+    await ps.publish('t', 1);
+    let settled: unknown;
+    const second = ps.publish('t', 2).then((r) => (settled = r));
+    await clock.advance(49);
+    expect(settled).toBeUndefined();
+    expect(clock.pending).toBe(1);
+    await clock.advance(1);
+    expect(await second).toEqual({ delivered: 0, dropped: 1 });
+    expect(events).toEqual(['blocked 2', 'dropped 2']);
+    expect([sub.lag, sub.dropped]).toEqual([1, 1]);
+    // Room before the deadline: taken in, the timer stopped.
+    const third = ps.publish('t', 3);
+    expect((await sub.recv()).value?.payload).toBe(1);
+    expect(await third).toEqual({ delivered: 1, dropped: 0 });
+    expect(clock.pending).toBe(0);
+    expect(leaks.check()).toEqual(clean);
+    expect(await drain(ps, sub)).toEqual([3]);
+  });
+
+  it("'block' with blockMs: an abort of the publish stops its timers; blockMs 0 never waits", async () => {
+    using leaks = trackLeaks();
+    const clock = new TestClock();
+    const ps = new PubSub<number>({ clock });
+    const slow = ps.subscribe('t', { buffer: 0, overflow: 'block', blockMs: 1000 });
+    const never = ps.subscribe('t', { buffer: 0, overflow: 'block', blockMs: 0 });
+    const ac = new AbortController();
+    const p = ps.publish('t', 1, { signal: ac.signal });
+    expect(clock.pending).toBe(1);
+    expect(never.dropped).toBe(1);
+    ac.abort(new Error('stop'));
+    await expect(p).rejects.toThrow('stop');
+    expect(clock.pending).toBe(0);
+    expect(slow.dropped).toBe(0);
+    expect(leaks.check()).toEqual(clean);
+    ps.close();
+  });
+
+  it("'latest' keeps one message per key, the latest, in the order its key first arrived", async () => {
+    const ps = new PubSub<string>();
+    const byTopic = ps.subscribe('s.*', { overflow: 'latest' });
+    const byPayload = ps.subscribe('s.*', { overflow: 'latest', buffer: 2, key: (m) => m.payload[0] });
+    await ps.publish('s.a', 'a1');
+    await ps.publish('s.b', 'b1');
+    await ps.publish('s.a', 'a2');
+    // A new key with the buffer full evicts the oldest one.
+    await ps.publish('s.c', 'c1');
+    expect([byTopic.lag, byTopic.dropped, byPayload.lag, byPayload.dropped]).toEqual([3, 1, 2, 2]);
+    ps.close();
+    expect(await drain(ps, byTopic)).toEqual(['a2', 'b1', 'c1']);
+    expect(await drain(ps, byPayload)).toEqual(['b1', 'c1']);
+  });
+
+  it("'latest' hands a message straight to a waiting reader, and ends with the error of a throwing key", async () => {
+    const ps = new PubSub<number>();
+    const boom = new Error('key');
+    const sub = ps.subscribe('t', {
+      overflow: 'latest',
+      key: (m) => {
+        if (m.payload === 3) throw boom;
+        return m.payload;
+      },
+    });
+    const waiting = sub.recv();
+    await ps.publish('t', 3);
+    expect((await waiting).value?.payload).toBe(3);
+    await ps.publish('t', 1);
+    expect(await ps.publish('t', 3)).toEqual({ delivered: 0, dropped: 1 });
+    expect(ps.subscribers).toBe(0);
+    expect((await sub.recv()).value?.payload).toBe(1);
+    await expect(sub.recv()).rejects.toBe(boom);
+  });
+
+  it('rejects options that do not go together, naming them', () => {
+    const ps = new PubSub<number>();
+    expect(() => ps.subscribe('t', { blockMs: 5 })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(() => ps.subscribe('t', { overflow: 'block', blockMs: -1 })).toThrow(/blockMs/);
+    expect(() => ps.subscribe('t', { key: (m) => m.topic })).toThrow(/`key` needs overflow 'latest'/);
+    expect(() => ps.subscribe('t', { overflow: 'latest', key: 1 as never })).toThrow(TypeError);
+    expect(() => ps.subscribe('t', { overflow: 'newest' as never })).toThrow(/'latest'/);
+    expect(() => ps.subscribe('t', { onOverflow: 'x' as never })).toThrow(TypeError);
+    expect(() => new PubSub({ clock: {} as never })).toThrow(/clock/);
+    expect(() => new PubSub({ onOverflow: 1 as never })).toThrow(TypeError);
+  });
+
+  it('shows its state in util.inspect', async () => {
+    const ps = new PubSub<number>();
+    const sub = ps.subscribe(['a', 'b.>'], { buffer: 2, overflow: 'drop-oldest' });
+    await ps.publish('a', 1);
+    expect(inspect(ps)).toBe('PubSub { subscribers: 1, handlers: 0, closed: false }');
+    expect(inspect(sub)).toBe(
+      "Subscription {\n  patterns: [ 'a', 'b.>' ],\n  overflow: 'drop-oldest',\n  buffer: 2,\n  lag: 1,\n  dropped: 0,\n  state: 'open'\n}",
+    );
+  });
+});
+
+describe('Subscription.forEach', () => {
+  it('calls a synchronous handler with every message in order, never before forEach returns, and resolves on close', async () => {
+    const ps = new PubSub<number>();
+    const sub = ps.subscribe('t');
+    await ps.publish('t', 0);
+    const seen: number[] = [];
+    const done = sub.forEach((m) => {
+      seen.push(m.payload);
+    });
+    expect(seen).toEqual([]);
+    for (let i = 1; i < 250; i++) await ps.publish('t', i);
+    ps.close();
+    await done;
+    expect(seen).toEqual(Array.from({ length: 250 }, (_, i) => i));
+    expect(sub.lag).toBe(0);
+  });
+
+  it('delivers to a handler with buffer 0 as to a waiting receiver', async () => {
+    const ps = new PubSub<number>();
+    const seen: number[] = [];
+    const done = ps.subscribe('t', { buffer: 0 }).forEach((m) => {
+      seen.push(m.payload);
+    });
+    await tick();
+    for (let i = 0; i < 5; i++) expect(await ps.publish('t', i)).toEqual({ delivered: 1, dropped: 0 });
+    await ps[Symbol.asyncDispose]();
+    await done;
+    expect(seen).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it("holds 'block' publishers back while the handler's promise is pending", async () => {
+    using leaks = trackLeaks();
+    const ps = new PubSub<number>();
+    const sub = ps.subscribe('t', { buffer: 1, overflow: 'block' });
+    const gates: ReturnType<typeof deferred>[] = [];
+    const seen: number[] = [];
+    // biome-ignore lint/suspicious/useIterableCallbackReturn: Subscription.forEach awaits what its handler returns
+    const done = sub.forEach((m) => {
+      seen.push(m.payload);
+      const d = deferred();
+      gates.push(d);
+      return d.promise;
+    });
+    await tick();
+    await ps.publish('t', 1); // taken by the handler
+    await tick();
+    await ps.publish('t', 2); // buffered
+    let third = false;
+    const p3 = ps.publish('t', 3).then(() => (third = true));
+    await tick();
+    expect([seen, sub.lag, third]).toEqual([[1], 1, false]);
+    gates[0]!.resolve();
+    await tick();
+    expect([seen, third]).toEqual([[1, 2], true]);
+    await p3;
+    gates[1]!.resolve();
+    await tick();
+    gates[2]!.resolve();
+    ps.close();
+    await done;
+    expect(seen).toEqual([1, 2, 3]);
+    expect(leaks.check()).toEqual(clean);
+  });
+
+  it('ends the subscription and rejects once when the handler throws or rejects', async () => {
+    using leaks = trackLeaks();
+    const ps = new PubSub<number>();
+    const boom = new Error('boom');
+    const sync = ps.subscribe('t');
+    const async = ps.subscribe('t');
+    const calls = [0, 0];
+    const a = sync.forEach((m) => {
+      calls[0]!++;
+      if (m.payload === 1) throw boom;
+    });
+    const b = async.forEach(async (m) => {
+      calls[1]!++;
+      if (m.payload === 1) throw boom;
+    });
+    for (const n of [0, 1, 2, 3]) await ps.publish('t', n);
+    await expect(a).rejects.toBe(boom);
+    await expect(b).rejects.toBe(boom);
+    expect(calls).toEqual([2, 2]);
+    expect(ps.subscribers).toBe(0);
+    expect(leaks.check()).toEqual(clean);
+  });
+
+  it("yields an 'error' subscription's buffered messages to the handler, then rejects", async () => {
+    const ps = new PubSub<number>();
+    const sub = ps.subscribe('t', { buffer: 2, overflow: 'error' });
+    for (const n of [1, 2, 3]) await ps.publish('t', n);
+    const seen: number[] = [];
+    await expect(sub.forEach((m) => void seen.push(m.payload))).rejects.toMatchObject({
+      code: 'ERR_SUBSCRIBER_OVERFLOW',
+    });
+    expect(seen).toEqual([1, 2]);
+  });
+
+  it('an abort rejects with the reason at once, ends the subscription and leaves nothing behind', async () => {
+    using leaks = trackLeaks();
+    const ps = new PubSub<number>();
+    const sub = ps.subscribe('t');
+    const ac = new AbortController();
+    const hang = deferred();
+    // biome-ignore lint/suspicious/useIterableCallbackReturn: Subscription.forEach awaits what its handler returns
+    const done = sub.forEach(() => hang.promise, { signal: ac.signal });
+    await ps.publish('t', 1);
+    await tick();
+    ac.abort(new Error('bye'));
+    await expect(done).rejects.toThrow('bye');
+    expect(ps.subscribers).toBe(0);
+    hang.resolve();
+    await ps[Symbol.asyncDispose]();
+    expect(leaks.check()).toEqual(clean);
+  });
+
+  it('rejects an already-aborted signal and a second forEach; a bad handler throws at once', async () => {
+    const ps = new PubSub<number>();
+    const first = ps.subscribe('t');
+    const reason = new Error('early');
+    await expect(first.forEach(() => {}, { signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+    expect(ps.subscribers).toBe(0);
+    const sub = ps.subscribe('t');
+    const running = sub.forEach(() => {});
+    await expect(sub.forEach(() => {})).rejects.toMatchObject({ code: 'ERR_INVALID_STATE' });
+    expect(() => sub.forEach(1 as never)).toThrow(TypeError);
+    sub.unsubscribe();
+    await running;
+  });
+
+  it('runs each handler in the async context of its forEach caller, not the publisher’s', async () => {
+    const als = new AsyncLocalStorage<string>();
+    const ps = new PubSub<number>();
+    const seen: string[] = [];
+    const done = ['a', 'b', 'c'].map((id) =>
+      als.run(id, () =>
+        ps.subscribe('t', { overflow: 'block', buffer: 2 }).forEach(async (m) => {
+          seen.push(`${als.getStore()}${m.payload}`);
+          await null;
+          seen.push(`${als.getStore()}${m.payload}`);
+        }),
+      ),
+    );
+    await als.run('publisher', async () => {
+      for (let i = 0; i < 4; i++) await ps.publish('t', i);
+    });
+    await ps[Symbol.asyncDispose]();
+    await Promise.all(done);
+    expect(seen.sort()).toEqual(['a', 'b', 'c'].flatMap((id) => [0, 0, 1, 1, 2, 2, 3, 3].map((n) => `${id}${n}`)));
+  });
+
+  it('asyncDispose closes the hub and waits for every handler to settle', async () => {
+    const ps = new PubSub<number>();
+    const d = deferred();
+    let finished = false;
+    ps.subscribe('t').forEach(async () => {
+      await d.promise;
+      finished = true;
+    });
+    await ps.publish('t', 1);
+    let disposed = false;
+    const disposing = ps[Symbol.asyncDispose]().then(() => (disposed = true));
+    expect(ps.closed).toBe(true);
+    await tick();
+    expect(disposed).toBe(false);
+    d.resolve();
+    await disposing;
+    expect(finished).toBe(true);
   });
 });
