@@ -651,7 +651,7 @@ describe('Subscription.forEach', () => {
     using leaks = trackLeaks();
     const ps = new PubSub<number>();
     const sub = ps.subscribe('t', { buffer: 1, overflow: 'block' });
-    const gates: ReturnType<typeof deferred>[] = [];
+    const gates: ReturnType<typeof deferred<void>>[] = [];
     const seen: number[] = [];
     // biome-ignore lint/suspicious/useIterableCallbackReturn: Subscription.forEach awaits what its handler returns
     const done = sub.forEach((m) => {
