@@ -8,6 +8,7 @@
 export * from './breakerstore.js';
 export * from './client.js';
 export * from './keyedratelimiter.js';
+export * from './pubsub.js';
 export * from './queue.js';
 export * from './ratelimiter.js';
 export * from './semaphore.js';

@@ -358,9 +358,9 @@ export class Consumer {
     argv.push('STREAMS', jobs, '>');
     const at = now;
     return this.#reader.read(jobs, argv, block + c.timeoutMs).then((reply) => {
-      // RESP2: [[stream, entries]]; RESP3: { stream: entries } (or a Map).
+      // RESP2: [[stream, entries]] (ioredis's Cluster: [stream, entries]); RESP3: { stream: entries } (or a Map).
       let entries: unknown = null;
-      if (Array.isArray(reply)) entries = list(reply[0])[1];
+      if (Array.isArray(reply)) entries = Array.isArray(reply[0]) ? list(reply[0])[1] : reply[1];
       else if (reply instanceof Map) entries = reply.get(jobs);
       else if (reply !== null && typeof reply === 'object') entries = (reply as Record<string, unknown>)[jobs];
       return list(entries).map((e) => {

@@ -1,0 +1,92 @@
+/**
+ * RedisQueue (and RedisPubSub) on a Redis Cluster of three masters, with
+ * node-redis's createCluster and ioredis's Cluster: every script of a queue
+ * touches its stream, dead-letter stream, errors and idempotency keys in
+ * one slot (no CROSSSLOT error, BullMQ #459), queues of different names
+ * spread over the masters, and the blocking read follows the queue's slot.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RedisPubSub, RedisQueue } from 'weftjs/redis';
+import { CLIENT_KINDS, type ClusterHandle, connectCluster, sleep, startCluster, stopAll } from './harness.js';
+
+let cluster: ClusterHandle;
+beforeAll(async () => {
+  cluster = await startCluster();
+}, 60_000);
+afterAll(stopAll);
+
+async function until(cond: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`condition not met in ${ms} ms`);
+    await sleep(10);
+  }
+}
+
+/** Which masters hold keys matching `pattern`. */
+async function holders(pattern: string): Promise<number> {
+  let n = 0;
+  for (const node of cluster.nodes) if ((await node.cli('--scan', '--pattern', pattern)) !== '') n++;
+  return n;
+}
+
+describe.each(CLIENT_KINDS)('RedisQueue on a 3-master cluster, with %s', (kind) => {
+  let redis: any;
+  beforeAll(async () => {
+    redis = await connectCluster(kind, cluster);
+  });
+
+  it('queues of many names add, process, retry, dead-letter and count, each in its own slot', async () => {
+    const names = Array.from({ length: 6 }, (_, i) => `c-${kind}-${i}`);
+    await Promise.all(
+      names.map(async (name) => {
+        const queue = new RedisQueue<number>({ redis, name, maxDeliveries: 2, retryDelayMs: 0 });
+        await queue.addMany(Array.from({ length: 300 }, (_, i) => i));
+        const once = await queue.add(-1, { idempotencyKey: 'k' });
+        expect(await queue.add(-1, { idempotencyKey: 'k' })).toBe(once);
+        const seen = new Set<number>();
+        const ac = new AbortController();
+        const work = (job: number) => {
+          if (job === 7) throw new Error('seven');
+          seen.add(job);
+        };
+        const consumers = [queue.process(work, { signal: ac.signal }), queue.process(work, { signal: ac.signal })];
+        await until(async () => seen.size === 300 && (await queue.stats()).deadLettered === 1);
+        // A job added while every consumer waits in its blocking read arrives through it.
+        await sleep(20);
+        await queue.add(1000);
+        await until(() => seen.has(1000));
+        ac.abort();
+        await Promise.all(consumers);
+        expect(await queue.stats()).toEqual({ waiting: 0, inFlight: 0, deadLettered: 1, consumers: [] });
+        expect((await queue.deadLetters())[0]?.error).toBe('Error: seven');
+      }),
+    );
+    expect(await holders(`weft:{queue:c-${kind}-*}:*`)).toBeGreaterThan(1);
+  });
+});
+
+describe.each(CLIENT_KINDS)('RedisPubSub on a 3-master cluster, with %s', (kind) => {
+  it('delivers across the cluster to subscribers of another client', async () => {
+    const a = await connectCluster(kind, cluster);
+    const b = await connectCluster(kind, cluster);
+    const pub = new RedisPubSub<number>({ redis: a, name: `ps-${kind}` });
+    const sub = new RedisPubSub<number>({ redis: b, name: `ps-${kind}` });
+    const s = sub.subscribe('orders.>');
+    await sub.ready();
+    await pub.publish('orders.eu', 1);
+    await pub.publish('other', 2);
+    await pub.publish('orders.us.west', 3);
+    const got: [string, number][] = [];
+    for await (const m of s) {
+      got.push([m.topic, m.payload]);
+      if (got.length === 2) break;
+    }
+    expect(got).toEqual([
+      ['orders.eu', 1],
+      ['orders.us.west', 3],
+    ]);
+    pub.close();
+    sub.close();
+  });
+});
