@@ -595,8 +595,11 @@ class Sub<M> implements Subscription<M> {
    * buffered message with no promise made.
    */
   async #consume(reader: Reader, fn: (message: Message<M>) => unknown): Promise<void> {
-    // Never call the handler before forEach has returned.
-    await RESOLVED;
+    // Parked from the start, so that a publish right after forEach hands
+    // its message over as to a waiting receiver; and never call the
+    // handler before forEach has returned.
+    if (this.#buffer.length === 0 && this.#blocked.length === 0 && this.#state === OPEN) await reader.park();
+    else await RESOLVED;
     for (;;) {
       if (reader.stopped) return;
       if (this.#buffer.length !== 0 || this.#blocked.length !== 0) {
