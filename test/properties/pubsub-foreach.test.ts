@@ -73,16 +73,15 @@ describe('Subscription.forEach', () => {
               done: Promise.resolve(),
               unsubscribed: false,
             };
-            r.done = sub
-              .forEach((m) => {
-                r.seen.push(m.payload);
-                if (!async) return;
-                return new Promise<void>((resolve) => r.pending.push(resolve));
-              })
-              .then(
-                () => 'ok',
-                (err) => err.code,
-              );
+            const handler = (m: { payload: number }): Promise<void> | undefined => {
+              r.seen.push(m.payload);
+              if (!async) return undefined;
+              return new Promise<void>((resolve) => r.pending.push(resolve));
+            };
+            r.done = sub.forEach(handler).then(
+              () => 'ok',
+              (err) => err.code,
+            );
             return r;
           });
           let seq = 0;
