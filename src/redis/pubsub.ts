@@ -253,8 +253,9 @@ export class RedisPubSub<M> {
       this.#tell(err);
       return;
     }
-    // Subscribers buffer or drop by their policy; nothing here waits ('block' is refused).
-    this.#local.publish(topic, payload).then(undefined, noop);
+    // Subscribers buffer or drop by their policy; nothing here waits ('block'
+    // is refused) and nothing rejects (the bus is open), so the promise is dropped.
+    void this.#local.publish(topic, payload);
   }
 
   #tell(err: unknown): void {
