@@ -30,7 +30,7 @@ export const diagnosticsChannels = {
   poolJobFail: 'weft:pool:jobFail',
   /** `{ semaphore, weight, available, waiting }`: a `Semaphore.acquire` or `run` has to wait. */
   semaphoreContended: 'weft:semaphore:contended',
-  /** `{ pubsub, subscription, topic, policy, dropped }`: a subscription overflowed its buffer. */
+  /** `{ pubsub, subscription, topic, policy, outcome, message, dropped }` (a PubSub `OverflowEvent`): a message found a subscription's buffer full. */
   pubsubOverflow: 'weft:pubsub:overflow',
 } as const;
 
