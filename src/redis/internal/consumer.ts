@@ -428,6 +428,13 @@ export class Consumer {
   /** The pool's work: waits for the limiters, runs the user's work, settles the claim. */
   async #run(d: Delivery, worker: number): Promise<unknown> {
     d.worker = worker;
+    if (d.canceled) {
+      // Stopped or lost between the hand-off and the worker's start: not run.
+      this.#running--;
+      if (d.state === RUNNING) this.#release(d);
+      this.#check();
+      return undefined;
+    }
     const { limiter, group } = this.#s;
     if (limiter !== undefined || group !== undefined) {
       let key = '';
