@@ -600,23 +600,24 @@ class Sub<M> implements Subscription<M> {
     // handler before forEach has returned.
     if (this.#buffer.length === 0 && this.#blocked.length === 0 && this.#state === OPEN) await reader.park();
     else await RESOLVED;
-    for (;;) {
-      if (reader.stopped) return;
-      if (this.#buffer.length !== 0 || this.#blocked.length !== 0) {
-        let r: unknown;
-        try {
-          r = fn(this.#take());
-          if (isThenable(r)) await r;
-        } catch (err) {
-          this.unsubscribe();
-          throw err;
+    try {
+      for (;;) {
+        // The hot loop: every buffered message, no promise for a handler that returns none.
+        while (this.#buffer.length !== 0 || this.#blocked.length !== 0) {
+          if (reader.stopped) return;
+          const r = fn(this.#take());
+          if (r !== undefined && isThenable(r)) await r;
         }
-        continue;
+        if (reader.stopped) return;
+        if (this.#state === FAILED) break;
+        if (this.#state !== OPEN) return;
+        await reader.park();
       }
-      if (this.#state === FAILED) throw this.#error;
-      if (this.#state !== OPEN) return;
-      await reader.park();
+    } catch (err) {
+      this.unsubscribe();
+      throw err;
     }
+    throw this.#error;
   }
 
   unsubscribe(): void {
@@ -1120,7 +1121,9 @@ export class PubSub<M> {
    * ```
    */
   publish(topic: string, payload: M, opts?: PublishOptions): Promise<PublishResult> {
-    const index = this.#hub.index;
+    const hub = this.#hub;
+    hub.batch.activity++;
+    const index = hub.index;
     let subs = index.cached(topic);
     if (subs === undefined) {
       checkTopic(topic, 'PubSub.publish', 'topic');
