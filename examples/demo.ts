@@ -10,7 +10,7 @@
  * tour of the small example programs.
  *
  *     npm run demo -- --items 200000 --workers 50 --rate 500
- *     npm run demo -- --redis          # the limiter on Redis (redis-server on the PATH)
+ *     npm run demo -- --redis          # on a RedisQueue, 3 consumer processes (redis-server on the PATH)
  */
 import { parseArgs } from 'node:util';
 import { runRedisDemo } from './demo/redis.js';
@@ -27,7 +27,9 @@ const usage = `usage: npm run demo -- [options]
   --threads <n>     ThreadPool threads (default ${defaults.threads}: the cores but one)
   --outage-ms <n>   how long the downstream is down (default ${defaults.outageMs})
   --plain           plain lines, as when stdout is not a terminal
-  --redis           run the limiter on a redis-server of its own (needs redis-server on the PATH)
+  --redis           run on a redis-server of its own (needs redis-server on the PATH): the batches on a
+                    RedisQueue, consumer processes sharing a RedisRateLimiter and the breaker's state
+  --consumers <n>   consumer processes with --redis (default ${defaults.consumers})
   --help            this text`;
 
 function positive(name: string, value: string | undefined, fallback: number, min = 1): number {
@@ -50,6 +52,7 @@ function parse() {
       batch: { type: 'string' },
       threads: { type: 'string' },
       'outage-ms': { type: 'string' },
+      consumers: { type: 'string' },
       plain: { type: 'boolean' },
       redis: { type: 'boolean' },
       help: { type: 'boolean' },
@@ -75,6 +78,7 @@ const options: DemoOptions = {
   batch: positive('batch', args.batch, defaults.batch),
   threads: positive('threads', args.threads, defaults.threads),
   outageMs: positive('outage-ms', args['outage-ms'], defaults.outageMs, 0),
+  consumers: positive('consumers', args.consumers, defaults.consumers),
 };
 const tty = process.stdout.isTTY === true && !args.plain;
 

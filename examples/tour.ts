@@ -6,10 +6,13 @@
  * `npm run examples -- breaker retry`.
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-/** What each program shows, in one sentence; test/demo/tour.test.ts checks that every program has one. */
+/**
+ * What each program shows, in one sentence. A program missing here is
+ * introduced by the first sentence of its doc comment instead.
+ */
 export const intros: Record<string, string> = {
   '01-pipeline.ts':
     'A Go-style pipeline of channels, generate -> square -> filter, where closing a channel ends the stage after it.',
@@ -21,6 +24,8 @@ export const intros: Record<string, string> = {
   '21-errgroup.ts': 'An ErrGroup whose first error cancels the fetches still in flight.',
   '22-singleflight.ts': 'Singleflight turning a stampede of 100 requests for one key into one query.',
   '23-pubsub.ts': 'PubSub with topic patterns: each subscriber reads its own copy until the hub closes.',
+  '24-pubsub-slow-consumers.ts':
+    'Four slow subscribers of one fast publisher, each choosing what falling behind costs it.',
   '40-worker-pool.ts': "Go's worker pool: five workers share twenty jobs and the log shows who ran what, and when.",
   '41-submit.ts':
     'A WorkerPool fed one job at a time: a bounded queue that sheds load, a cancelled job, a failing job, a draining close.',
@@ -38,7 +43,25 @@ export const intros: Record<string, string> = {
     'A breaker that trips on a failure rate over a sliding window and doubles its open time.',
   '70-graceful-shutdown.ts': 'Graceful shutdown of an HTTP server and its background work on SIGTERM, phase by phase.',
   '80-redis-shared-limits.ts': 'One rate limit and one semaphore shared by three processes through Redis.',
+  '81-redis-queue.ts': 'A RedisQueue worked by three consumer processes, one killed halfway, and every job still done.',
 };
+
+/** The first sentence of the doc comment that opens `source`, on one line. */
+export function firstSentence(source: string): string | undefined {
+  const doc = /^\/\*\*([\s\S]*?)\*\//.exec(source)?.[1];
+  if (doc === undefined) return undefined;
+  const text = doc
+    .split('\n')
+    .map((l) => l.replace(/^\s*\* ?/, '').trim())
+    .join(' ')
+    .trim();
+  return /^.*?[.!?](?=\s|$)/.exec(text)?.[0] ?? (text || undefined);
+}
+
+/** The sentence that introduces `file` (a name in `examples/`). */
+export function intro(file: string, dir = fileURLToPath(new URL('.', import.meta.url))): string {
+  return intros[file] ?? firstSentence(readFileSync(`${dir}${file}`, 'utf8')) ?? '';
+}
 
 /** The example programs, in order. */
 export function programs(dir = fileURLToPath(new URL('.', import.meta.url))): string[] {
@@ -53,7 +76,7 @@ export function tour(only: string[]): string[] {
   const chosen = programs(dir).filter((f) => only.length === 0 || only.some((x) => f.includes(x)));
   const failed: string[] = [];
   for (const file of chosen) {
-    console.log(`\n=== examples/${file}\n${intros[file] ?? ''}\n`);
+    console.log(`\n=== examples/${file}\n${intro(file, dir)}\n`);
     // A process each: a program may exit by itself (Shutdown does), or leave handles a later one would trip on.
     const run = spawnSync(process.execPath, [...process.execArgv, `${dir}${file}`], { stdio: 'inherit' });
     if (run.status !== 0) failed.push(`${file} (exit ${run.status ?? run.signal})`);

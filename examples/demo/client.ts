@@ -1,9 +1,9 @@
 /**
  * The service's side of the downstream: `startDownstream` forks the flaky
- * HTTP service (`downstream.ts`) and waits until it listens; `Downstream`
- * makes calls to it over keep-alive connections, each call abortable by
- * its signal, and turns every way a call can fail into an error with a
- * `code`, so the summary can count failures by kind.
+ * HTTP service (`downstream.ts`) and waits until it listens;
+ * `DownstreamClient` makes calls to it over keep-alive connections, each
+ * call abortable by its signal, and turns every way a call can fail into
+ * an error with a `code`, so the summary can count failures by kind.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import http from 'node:http';
@@ -20,33 +20,14 @@ export class HttpStatusError extends Error {
   }
 }
 
-/** Events of the downstream process, for the live view. */
-export interface DownstreamEvents {
-  down?: (at: number) => void;
-  up?: (at: number) => void;
-}
-
-/** A running downstream process and a client of it. */
-export class Downstream {
-  readonly #child: ChildProcess;
+/** Calls to the downstream on `port`, over at most `maxSockets` keep-alive connections. */
+export class DownstreamClient {
   readonly #agent: http.Agent;
   readonly port: number;
-  /** The latest counters the downstream sent (a few times a second, and when it stops). */
-  stats: DownstreamStats | undefined;
-  #exited: Promise<void>;
 
-  constructor(child: ChildProcess, port: number, maxSockets: number) {
-    this.#child = child;
+  constructor(port: number, maxSockets: number) {
     this.port = port;
     this.#agent = new http.Agent({ keepAlive: true, maxSockets, scheduling: 'lifo' });
-    this.#exited = new Promise((resolve) => {
-      // 'close', not 'exit': it comes after the IPC channel has delivered the last counters.
-      child.once('close', () => resolve());
-    });
-  }
-
-  get pid(): number {
-    return this.#child.pid ?? 0;
   }
 
   /** `GET path` or `POST path` with `body`; resolves with the parsed JSON answer, rejects with the signal's reason on abort. */
@@ -76,9 +57,39 @@ export class Downstream {
     });
   }
 
+  /** Closes the connections. */
+  close(): void {
+    this.#agent.destroy();
+  }
+}
+
+/** Events of the downstream process, for the live view. */
+export interface DownstreamEvents {
+  down?: (at: number) => void;
+  up?: (at: number) => void;
+}
+
+/** The running downstream process. */
+export class Downstream {
+  readonly #child: ChildProcess;
+  readonly #exited: Promise<void>;
+  readonly port: number;
+  /** The latest counters the downstream sent (a few times a second, and when it stops). */
+  stats: DownstreamStats | undefined;
+
+  constructor(child: ChildProcess, port: number) {
+    this.#child = child;
+    this.port = port;
+    // 'close', not 'exit': it comes after the IPC channel has delivered the last counters.
+    this.#exited = new Promise((resolve) => child.once('close', () => resolve()));
+  }
+
+  get pid(): number {
+    return this.#child.pid ?? 0;
+  }
+
   /** Asks the downstream to stop, waits for its last counters and its exit; SIGKILL if it has not gone within `ms`. */
   async stop(ms = 500): Promise<DownstreamStats | undefined> {
-    this.#agent.destroy();
     if (this.#child.connected) this.#child.send({ type: 'stop' });
     else this.#child.kill('SIGTERM');
     const timer = setTimeout(() => this.#child.kill('SIGKILL'), ms);
@@ -89,11 +100,7 @@ export class Downstream {
 }
 
 /** Forks the flaky downstream on a free loopback port and resolves once it listens. */
-export function startDownstream(
-  config: DownstreamConfig,
-  events: DownstreamEvents,
-  maxSockets: number,
-): Promise<Downstream> {
+export function startDownstream(config: DownstreamConfig, events: DownstreamEvents): Promise<Downstream> {
   const child = fork(fileURLToPath(new URL('./downstream.ts', import.meta.url)), [JSON.stringify(config)], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -102,7 +109,7 @@ export function startDownstream(
     child.on('message', (message: DownstreamMessage) => {
       switch (message.type) {
         case 'ready':
-          downstream = new Downstream(child, message.port, maxSockets);
+          downstream = new Downstream(child, message.port);
           resolve(downstream);
           break;
         case 'stats':

@@ -10,6 +10,13 @@ export interface Item {
   amount: number;
 }
 
+/** One batch of items: one call to the downstream, one job of the Redis queue. */
+export interface Batch {
+  batch: number;
+  tenant: string;
+  items: Item[];
+}
+
 /** How the downstream misbehaves. */
 export interface DownstreamConfig {
   /** Share of calls answered 503 (0..1). */

@@ -18,7 +18,8 @@ function byKind(counts: Record<string, number>): string {
 /** The summary, as lines of a two-column table. */
 export function summary(r: DemoResult): string[] {
   const o = r.options;
-  const left = o.items - r.done - r.failed;
+  const c = r.counters;
+  const left = o.items - c.done - c.failed;
   const d = r.downstream;
   const transitions = r.transitions.map((t) => `${t.from}->${t.to} ${secs(t.t)}`).join(', ');
   const outage =
@@ -29,37 +30,37 @@ export function summary(r: DemoResult): string[] {
   const rows: [string, string][] = [
     [
       'items',
-      `${n(o.items)}: ${n(r.done)} done, ${n(r.failed)} failed, ${n(left)} not processed` +
+      `${n(o.items)}: ${n(c.done)} done, ${n(c.failed)} failed, ${n(left)} not processed` +
         (left === 0 ? ' (every item accounted for)' : ` (${r.interrupted ? 'stopped by the shutdown' : 'missing'})`),
     ],
-    ['failures', byKind(r.failedByKind)],
-    ['time', `${secs(r.elapsedMs)}, ${n((r.done + r.failed) / Math.max(0.001, r.elapsedMs / 1000))} items/s`],
+    ['failures', byKind(c.failedByKind)],
+    ['time', `${secs(r.elapsedMs)}, ${n((c.done + c.failed) / Math.max(0.001, r.elapsedMs / 1000))} items/s`],
     ['peak RSS', `${(r.peakRss / 2 ** 20).toFixed(1)} MB`],
     ['', ''],
     ['pattern', 'what it did'],
     [
       'flow',
-      `${plural(r.batches, 'batch', 'batches')} of ${o.batch} items on ${o.workers} workers; ` +
+      `${plural(r.batches, 'batch', 'batches')} of ${o.batch} items on ${r.spread}; ` +
         `at most ${n(r.peakHeld)} items held at once`,
     ],
-    [r.limiterName, `${n(o.rate)} calls/s: ${plural(r.calls, 'call')}, ${n(r.limiterWaits)} waited for a token`],
+    [r.limiterName, `${n(o.rate)} calls/s: ${plural(c.calls, 'call')}, ${n(c.limiterWaits)} waited for a token`],
     [
       'CircuitBreaker',
-      `${transitions || 'stayed closed'}; ${plural(r.rejectedByBreaker, 'call')} turned away while open or half-open`,
+      `${transitions || 'stayed closed'}; ${plural(c.rejectedByBreaker, 'call')} turned away while open or half-open`,
     ],
     [
       'retry',
-      `${plural(r.retries, 'retry', 'retries')} (${byKind(r.retriesByKind)}); ` +
-        `${plural(r.batchesFailed, 'batch', 'batches')} gave up`,
+      `${plural(c.retries, 'retry', 'retries')} (${byKind(c.retriesByKind)}); ` +
+        `${plural(c.batchesFailed, 'batch', 'batches')} gave up`,
     ],
     [
       'Singleflight',
-      `${n(r.tokenAsks)} token lookups missed the cache, ${n(r.tokenFetches)} fetches ran ` +
-        `(${pct(r.tokenAsks - r.tokenFetches, r.tokenAsks)} shared)`,
+      `${n(c.tokenAsks)} token lookups missed the cache, ${n(c.tokenFetches)} fetches ran ` +
+        `(${pct(c.tokenAsks - c.tokenFetches, c.tokenAsks)} shared)`,
     ],
     [
       'ThreadPool',
-      `${plural(r.sealed, 'batch', 'batches')} sealed on ${plural(r.threads, 'thread')}, ${o.rounds} SHA-256 rounds each`,
+      `${plural(c.sealed, 'batch', 'batches')} sealed on ${plural(o.threads, 'thread')}${r.spread.includes('process') ? ' in each process' : ''}, ${o.rounds} SHA-256 rounds each`,
     ],
     ['PubSub', `${n(r.published)} events published (progress, breaker, downstream)`],
     [
