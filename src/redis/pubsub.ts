@@ -242,13 +242,17 @@ export class RedisPubSub<M> {
     let topic: string;
     let payload: M;
     try {
-      const colon = message.indexOf(':');
-      const length = colon > 0 ? Number(message.slice(0, colon)) : Number.NaN;
-      if (!Number.isInteger(length) || colon + 1 + length > message.length) {
+      // `<topic length>:<topic><payload>`: the digits read in place, no slice.
+      let length = 0;
+      let i = 0;
+      for (let c = message.charCodeAt(0); c >= 48 && c <= 57; c = message.charCodeAt(++i))
+        length = length * 10 + c - 48;
+      const start = i + 1;
+      if (i === 0 || message.charCodeAt(i) !== 58 || start + length > message.length) {
         throw new TypeError(`RedisPubSub: a message on ${this.#channel} is not in weft's format: ${show(message)}`);
       }
-      topic = message.slice(colon + 1, colon + 1 + length);
-      payload = this.#decode(message.slice(colon + 1 + length));
+      topic = message.slice(start, start + length);
+      payload = this.#decode(message.slice(start + length));
     } catch (err) {
       this.#tell(err);
       return;
