@@ -18,7 +18,8 @@ export default defineConfig((options) => ({
   tsconfig: 'tsconfig.build.json',
   target: 'node20',
   platform: 'neutral',
-  // The maps carry the sources (sourcesContent), so `src/` is not shipped: the sources ship once, inside the maps.
+  // The maps point at src/, which ships beside dist/, and carry no copy of it (sourcesContent): the sources ship
+  // once, not once per map of each format (ESM and CJS), and editors and debuggers open the real files.
   sourcemap: true,
   clean: true,
   splitting: true,
@@ -26,6 +27,9 @@ export default defineConfig((options) => ({
   external: ['redis', 'ioredis', /^node:/],
   // Keep `node:` on the built-ins: Deno resolves only `node:net`, never a bare `net`.
   removeNodeProtocol: false,
+  esbuildOptions(options) {
+    options.sourcesContent = false;
+  },
   // Not `keepNames`: its `static { __name(this) }` blocks keep every class in every bundle. This step makes each class
   // droppable and gives it its own name instead (`Flow.name === 'Flow'`); see scripts/pure-classes.mjs.
   async onSuccess() {

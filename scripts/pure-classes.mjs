@@ -91,6 +91,8 @@ export function run(dir = 'dist') {
       const old = JSON.parse(readFileSync(mapFile, 'utf8'));
       const merged = remapping(out.map.toString(), (src) => (src === basename(file) ? old : null));
       merged.file = old.file;
+      // A build without sourcesContent stays without: remapping would add a list of nulls.
+      if (!old.sourcesContent) delete merged.sourcesContent;
       writeFileSync(mapFile, merged.toString());
     } catch (err) {
       if (err?.code !== 'ENOENT') throw err;

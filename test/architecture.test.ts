@@ -206,8 +206,8 @@ describe('package.json', () => {
     expect(pkg.exports['./internal/*']).toBeNull();
   });
 
-  it('ships dist/ alone (the source maps carry the sources), and builds it before packing', () => {
-    expect(pkg.files).toEqual(['dist']);
+  it('ships dist/ and the sources its maps point at, without tests, and builds dist/ before packing', () => {
+    expect(pkg.files).toEqual(['dist', 'src', '!src/**/*.test.ts', '!src/**/*.test-d.ts']);
     expect(pkg.scripts.prepack).toBe('npm run build');
   });
 });

@@ -1,6 +1,6 @@
 /**
  * The package as a user installs it: `npm pack`, the tarball installed into a new project (offline: it has no
- * dependency but the optional Redis peers), then every subpath imported from `.mjs`, from `.cjs`, and from strict
+ * dependency but the optional Redis peers), then the files it holds checked, every subpath imported from `.mjs`, from `.cjs`, and from strict
  * TypeScript under `module` node16, nodenext and bundler (this repository's `tsc`, `--noEmit`), and the size budget
  * of .size-limit.mjs measured on the installed files, as a user's bundler (esbuild, and Bun's) would take them.
  *
@@ -9,7 +9,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { brotliCompressSync } from 'node:zlib';
@@ -39,6 +39,7 @@ describe.skipIf(!built)('the packed tarball, installed into a new project', () =
   let dir: string;
   let project: string;
   let installed: string;
+  let packedFiles: string[];
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'weft-pack-'));
@@ -47,6 +48,7 @@ describe.skipIf(!built)('the packed tarball, installed into a new project', () =
       await sh('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], root),
     ) as { filename: string; files: { path: string }[] }[];
     const tarball = join(dir, packed[0]!.filename);
+    packedFiles = packed[0]!.files.map((f) => f.path);
     project = join(dir, 'app');
     mkdirSync(project);
     writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }));
@@ -64,15 +66,27 @@ describe.skipIf(!built)('the packed tarball, installed into a new project', () =
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('holds dist/, the LICENSE, the README and package.json, and no sources or tests', () => {
+  it('holds dist/, the sources its maps point at (each once), the LICENSE and the README; no test', () => {
     for (const f of ['package.json', 'LICENSE', 'README.md', 'dist/index.js', 'dist/index.cjs', 'dist/index.d.ts']) {
       expect(existsSync(join(installed, f)), f).toBe(true);
     }
-    expect(existsSync(join(installed, 'src'))).toBe(false);
     expect(existsSync(join(installed, 'test'))).toBe(false);
-    // The sources ship once, inside the maps.
-    const map = JSON.parse(readFileSync(join(installed, 'dist', 'index.js.map'), 'utf8'));
-    expect(map.sourcesContent?.length).toBe(map.sources.length);
+    const shipped = packedFiles.filter((f) => f.startsWith('src/'));
+    expect(shipped).toContain('src/index.ts');
+    expect(shipped.filter((f) => /\.test(-d)?\.ts$/.test(f))).toEqual([]);
+    // Every map of both formats points at files that ship, and carries no copy of them.
+    const maps = packedFiles.filter((f) => f.endsWith('.map'));
+    expect(maps.length).toBeGreaterThan(10);
+    const unresolved: string[] = [];
+    for (const m of maps) {
+      const map = JSON.parse(readFileSync(join(installed, m), 'utf8')) as {
+        sources: string[];
+        sourcesContent?: unknown;
+      };
+      expect(map.sourcesContent, m).toBeUndefined();
+      for (const s of map.sources) if (!existsSync(join(installed, dirname(m), s))) unresolved.push(`${m} -> ${s}`);
+    }
+    expect(unresolved).toEqual([]);
     expect(JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')).dependencies ?? {}).toEqual({});
   });
 
