@@ -1,36 +1,37 @@
 #!/usr/bin/env node
 /**
- * The Benchmarks page of the docs site: reads a results file that
- * `npm run bench` wrote (bench/run.ts, shape in bench/report.ts) and writes
- * guide/benchmarks.md with its `<!-- charts -->` marker replaced by the
- * figures: where they were measured, a table of weft against its fastest
- * peer per comparison, and one SVG bar chart per comparison (every
- * contender's throughput, or peak RSS, with its same-run ratio to weft).
- * The SVG is written by hand, inline, so the page needs no script, no image
- * file and no dependency.
+ * The Benchmarks page of the docs site (guide/benchmarks.md): reads a
+ * results file that `npm run bench` wrote (bench/run.ts; its shape is in
+ * bench/report.ts) and writes, between the page's `<!-- charts:start -->`
+ * and `<!-- charts:end -->` markers, the figures: where they were measured,
+ * a table of weft against its fastest peer per comparison, and one SVG bar
+ * chart per comparison (every contender's throughput, or peak RSS, with its
+ * same-run ratio to weft). The SVG is written by hand, inline, so the page
+ * needs no script, no image file and no dependency. The output depends only
+ * on the results file, so the page, committed, changes only with them.
+ * `npm run docs` runs this first; `npm run docs:charts` runs it alone.
  *
- * Usage: node scripts/docs-charts.mjs [results.json] [--out FILE] [--template FILE]
+ * Usage: node scripts/docs-charts.mjs [results.json] [--page FILE] [--check]
  *   results.json  default: of the records in bench/results/ (the files
  *                 committed there, before latest/smoke/check.json, which
  *                 every run rewrites), the newest whole run (built package,
  *                 no filter, not --smoke or --check), else the newest
  *                 partial run of the built package, else the newest of any
  *                 kind; the page says when a run is partial
- *   --out         default .docs/benchmarks.md (typedoc.json's projectDocuments)
- *   --template    default guide/benchmarks.md
+ *   --page        default guide/benchmarks.md
+ *   --check       write nothing; exit 1 if the page is not what it would write
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const { values: args, positionals } = parseArgs({
   allowPositionals: true,
-  options: { out: { type: 'string' }, template: { type: 'string' } },
+  options: { page: { type: 'string' }, check: { type: 'boolean', default: false } },
 });
-const out = resolve(args.out ?? join(root, '.docs', 'benchmarks.md'));
-const template = resolve(args.template ?? join(root, 'guide', 'benchmarks.md'));
+const pagePath = resolve(args.page ?? join(root, 'guide', 'benchmarks.md'));
 
 /** A whole run: the built package, every comparison, full sizes: the figures to publish. */
 const isWhole = (r) => r.build === 'dist' && !r.smoke && !r.check && r.filters.length === 0 && r.grep.length === 0;
@@ -230,11 +231,21 @@ if (table !== '') parts.push(table);
 if (report.failures.length > 0) parts.push(`Failed in this run:\n\n${report.failures.map((f) => `- ${f}`).join('\n')}`);
 for (const s of report.comparisons) parts.push(`### ${s.title}\n\n${chart(s)}`);
 
-const source = readFileSync(template, 'utf8');
-if (!source.includes('<!-- charts -->')) throw new Error(`docs-charts: ${template} has no <!-- charts --> marker`);
-const page = source.replace('<!-- charts -->', parts.join('\n\n'));
-mkdirSync(dirname(out), { recursive: true });
-writeFileSync(out, page);
-console.log(
-  `docs-charts: ${report.comparisons.length} chart(s) from ${relative(root, resultsPath)} -> ${relative(root, out)}`,
-);
+const START = '<!-- charts:start -->';
+const END = '<!-- charts:end -->';
+const source = readFileSync(pagePath, 'utf8');
+const a = source.indexOf(START);
+const b = source.indexOf(END);
+if (a < 0 || b < a) throw new Error(`docs-charts: ${pagePath} has no ${START} ... ${END} markers`);
+const page = `${source.slice(0, a + START.length)}\n\n${parts.join('\n\n')}\n\n${source.slice(b)}`;
+const where = relative(root, pagePath);
+if (args.check) {
+  if (page !== source) {
+    console.error(`docs-charts: ${where} is not drawn from ${relative(root, resultsPath)}: run npm run docs:charts`);
+    process.exit(1);
+  }
+  console.log(`docs-charts: ${where} is up to date with ${relative(root, resultsPath)}`);
+} else {
+  writeFileSync(pagePath, page);
+  console.log(`docs-charts: ${report.comparisons.length} chart(s) from ${relative(root, resultsPath)} -> ${where}`);
+}
