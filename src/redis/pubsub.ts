@@ -11,7 +11,7 @@ import { noop } from '../internal/promise.js';
 import { checkTopic } from '../internal/topic.js';
 import { checkOptFn, checkOpts, checkRequiredOpts, show, typeError } from '../internal/validate.js';
 import { waitFor } from '../internal/waiter.js';
-import { type PublishResult, PubSub, type SubscribeOptions, type Subscription } from '../pubsub.js';
+import { type Overflow, type PublishResult, PubSub, type SubscribeOptions, type Subscription } from '../pubsub.js';
 import type { RedisOptions } from './client.js';
 import { Calls } from './internal/calls.js';
 import type { Conn } from './internal/client.js';
@@ -38,8 +38,11 @@ export interface RedisPubSubOptions<M> extends Omit<RedisOptions, 'onRedisError'
   onError?: (err: unknown) => void;
 }
 
-/** `PubSub`'s subscribe options, less `'block'`: Redis cannot make a publisher in another process wait. */
-export type RedisSubscribeOptions<M> = SubscribeOptions<M>;
+/** `PubSub`'s subscribe options, less `'block'` (and its `blockMs`): Redis cannot make a publisher in another process wait. */
+export type RedisSubscribeOptions<M> = Omit<SubscribeOptions<M>, 'overflow' | 'blockMs'> & {
+  /** What to do when the buffer is full (default `'drop-newest'`); `'block'` is refused. */
+  overflow?: Exclude<Overflow, 'block'>;
+};
 
 /**
  * `PubSub`'s surface over Redis pub/sub, shared by every process that uses
@@ -139,13 +142,14 @@ export class RedisPubSub<M> {
   subscribe(topics: string | string[], opts?: RedisSubscribeOptions<M>): Subscription<M> {
     const op = 'RedisPubSub.subscribe';
     checkOpts(opts, op);
-    if (opts?.overflow === 'block') {
+    const overflow: unknown = opts?.overflow;
+    if (overflow === 'block') {
       throw typeError(
-        `${op}: \`overflow\` cannot be 'block' over Redis (a subscriber cannot make a publisher in another process wait), got ${show(opts.overflow)}`,
+        `${op}: \`overflow\` cannot be 'block' over Redis (a subscriber cannot make a publisher in another process wait), got ${show(overflow)}`,
         'ERR_INVALID_ARG_VALUE',
       );
     }
-    const sub = this.#local.subscribe(topics, opts);
+    const sub = this.#local.subscribe(topics, opts as SubscribeOptions<M> | undefined);
     if (this.#listening === null && !this.#closed) {
       const listening = this.#conn.subscribe(this.#channel, this.#listener);
       listening.catch(noop);

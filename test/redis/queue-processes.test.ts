@@ -85,8 +85,8 @@ describe('RedisQueue across processes', { timeout: 60_000 }, () => {
       }
     }
     expect(otherwise).toBeLessThanOrEqual(lost);
-    // The killed consumer had at most its running jobs and one acknowledgement batch in hand.
-    expect(afterDeath).toBeLessThanOrEqual(2 * concurrency);
+    // The killed consumer had at most its running jobs and a few acknowledgement batches in hand.
+    expect(afterDeath).toBeLessThanOrEqual(4 * concurrency);
     expect(lines.length).toBe(total + afterDeath + otherwise);
     expect(await queue.stats()).toMatchObject({ waiting: 0, inFlight: 0, deadLettered: 0 });
   });
