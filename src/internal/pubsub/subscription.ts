@@ -339,11 +339,13 @@ export class Sub<M> {
     if (this.#state !== OPEN) return DONE_PROMISE;
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (signal === undefined && this.#next === null && this.#receivers.length === 0) {
-      return new Promise((resolve) => {
-        this.#next = resolve;
-        // Seen by weft/testing as the waiter it stands for.
-        if (reg.active !== 0) track(this, 'waiter', 'Subscription.recv');
-      });
+      // No closure per wait: the executor hands the resolver over.
+      const p = new Promise<IteratorResult<Message<M>, undefined>>(capture);
+      this.#next = captured.resolve;
+      forgetCaptured();
+      // Seen by weft/testing as the waiter it stands for.
+      if (reg.active !== 0) track(this, 'waiter', 'Subscription.recv');
+      return p;
     }
     const waiter: Recv<M> = new Waiter('Subscription.recv', signal);
     this.#receivers.push(waiter);
