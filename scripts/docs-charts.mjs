@@ -67,7 +67,8 @@ if (report.schema !== 1 || !Array.isArray(report.comparisons)) {
 // --- formatting (as bench/report.ts prints them) ------------------------------
 
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-const mdCell = (s) => String(s).replace(/\|/g, '\\|');
+/** Text for markdown (a heading, a table cell, a list item): HTML-escaped, so a `<` in a title stays text. */
+const mdText = (s) => esc(s).replace(/\|/g, '\\|');
 function fmtRate(perSec) {
   if (perSec >= 1e6) return `${(perSec / 1e6).toFixed(2)}M`;
   if (perSec >= 1e3) return `${(perSec / 1e3).toFixed(1)}k`;
@@ -200,7 +201,7 @@ function summary(comparisons) {
     const ratio = s.metric === 'maxRSS' ? `${fmtRatio(best.vsWeft)}x weft's memory` : versus(best, s);
     const vsFloor = floor?.median == null || weft.vsFloor === null ? '-' : `${weft.vsFloor.toFixed(2)}x`;
     rows.push(
-      `| [${mdCell(s.title)}](#chart-${slug(s.title)}) | ${mdCell(figure(weft, s))} | ${mdCell(best.name.replace(/^peer /, ''))} | ${mdCell(ratio)} | ${vsFloor} |`,
+      `| [${mdText(s.title)}](#chart-${slug(s.title)}) | ${mdText(figure(weft, s))} | ${mdText(best.name.replace(/^peer /, ''))} | ${mdText(ratio)} | ${vsFloor} |`,
     );
   }
   if (rows.length === 0) return '';
@@ -215,10 +216,10 @@ function machine(r) {
   const m = r.machine;
   const scope = isWhole(r)
     ? 'a whole run'
-    : `**a partial run**${r.filters.length > 0 ? ` (files: ${r.filters.join(', ')})` : ''}${r.grep.length > 0 ? ` (comparisons: ${r.grep.map((g) => `“${g}”`).join(', ')})` : ''}${r.smoke ? ', smoke sizes' : ''}${r.check ? ', --check: one call each, figures mean little' : ''}`;
+    : `**a partial run**${r.filters.length > 0 ? ` (files: ${mdText(r.filters.join(', '))})` : ''}${r.grep.length > 0 ? ` (comparisons: ${r.grep.map((g) => `“${mdText(g)}”`).join(', ')})` : ''}${r.smoke ? ', smoke sizes' : ''}${r.check ? ', --check: one call each, figures mean little' : ''}`;
   return [
-    `Measured on ${m.cpus} × ${m.model} (availableParallelism ${m.availableParallelism}), ${m.totalmemGiB} GiB, ${m.platform};`,
-    `Node ${r.node} (V8 ${r.v8}); ${r.build === 'dist' ? 'the built package' : 'src/ through tsx'};`,
+    `Measured on ${m.cpus} × ${mdText(m.model)} (availableParallelism ${m.availableParallelism}), ${m.totalmemGiB} GiB, ${mdText(m.platform)};`,
+    `Node ${mdText(r.node)} (V8 ${mdText(r.v8)}); ${r.build === 'dist' ? 'the built package' : 'src/ through tsx'};`,
     `git ${r.git.sha.slice(0, 10)}${r.git.dirty ? ' (with uncommitted changes)' : ''}; ${r.rounds} round${r.rounds === 1 ? '' : 's'};`,
     `${r.startedAt.slice(0, 16).replace('T', ' ')} UTC, load average at start ${m.loadavgAtStart.join(', ')}; ${scope}.`,
     `Source: \`${relative(root, resultsPath)}\`.`,
@@ -228,8 +229,9 @@ function machine(r) {
 const parts = [machine(report)];
 const table = summary(report.comparisons);
 if (table !== '') parts.push(table);
-if (report.failures.length > 0) parts.push(`Failed in this run:\n\n${report.failures.map((f) => `- ${f}`).join('\n')}`);
-for (const s of report.comparisons) parts.push(`### ${s.title}\n\n${chart(s)}`);
+if (report.failures.length > 0)
+  parts.push(`Failed in this run:\n\n${report.failures.map((f) => `- ${mdText(f)}`).join('\n')}`);
+for (const s of report.comparisons) parts.push(`### ${mdText(s.title)}\n\n${chart(s)}`);
 
 const START = '<!-- charts:start -->';
 const END = '<!-- charts:end -->';
