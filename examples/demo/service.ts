@@ -44,8 +44,8 @@ export interface DemoOptions {
 export const defaults: DemoOptions = {
   items: 1_000_000,
   workers: 100,
-  rate: 2_000,
-  batch: 50,
+  rate: 1_000,
+  batch: 100,
   threads: Math.max(1, availableParallelism() - 1),
   rounds: 16,
   tenants: 16,

@@ -33,7 +33,7 @@ export function summary(r: DemoResult): string[] {
       `${n(o.items)}: ${n(c.done)} done, ${n(c.failed)} failed, ${n(left)} not processed` +
         (left === 0 ? ' (every item accounted for)' : ` (${r.interrupted ? 'stopped by the shutdown' : 'missing'})`),
     ],
-    ['failures', byKind(c.failedByKind)],
+    ['failures', c.failed === 0 ? 'none: every call that failed succeeded on a retry' : byKind(c.failedByKind)],
     ['time', `${secs(r.elapsedMs)}, ${n((c.done + c.failed) / Math.max(0.001, r.elapsedMs / 1000))} items/s`],
     ['peak RSS', `${(r.peakRss / 2 ** 20).toFixed(1)} MB`],
     ['', ''],

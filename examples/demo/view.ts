@@ -46,6 +46,9 @@ export class View {
   #last: Progress | undefined;
   #lastPlain = -1;
   #peakRss = 0;
+  /** When the breaker last changed state, and how many times it has. */
+  #breakerSince = 0;
+  #transitions = 0;
   #stopped = false;
 
   constructor(opts: DemoOptions, tty: boolean) {
@@ -78,7 +81,7 @@ export class View {
     if (this.#stopped) return;
     this.#stopped = true;
     if (this.#draw) {
-      if (this.#last) this.#draw(this.#panel(this.#last));
+      if (this.#last) this.#draw(this.#panel(this.#last, false));
       this.#draw.done();
     }
   }
@@ -95,6 +98,10 @@ export class View {
         console.log(this.#plain(p));
       }
       return;
+    }
+    if (event.kind === 'breaker') {
+      this.#breakerSince = event.transition.t;
+      this.#transitions++;
     }
     const text = `${stamp(eventTime(event))} ${describe(event, this.#tty)}`;
     if (this.#draw) {
@@ -113,7 +120,7 @@ export class View {
     );
   }
 
-  #panel(p: Progress): string {
+  #panel(p: Progress, live = true): string {
     const o = this.#opts;
     const t = p.threads;
     const share = (p.done + p.failed) / p.total;
@@ -125,7 +132,7 @@ export class View {
       `  rate        ${n(p.perSecond).padStart(11)} items/s`,
       `  failed      ${n(p.failed).padStart(11)} items (after retries)`,
       `  in flight   ${n(p.inFlight).padStart(11)} items   queued ${n(p.queued)}`,
-      `  breaker     ${breaker.padStart(11)}`,
+      `  breaker     ${breaker.padStart(11)}${this.#transitions === 0 ? '' : `   since ${secs(this.#breakerSince)}, ${this.#transitions} transitions`}`,
       `  limiter     ${n(p.limiterWaits).padStart(11)} calls waited for a token, ${n(p.limiterWaiting)} waiting now`,
       `  retries     ${n(p.retries).padStart(11)}`,
       `  threads     ${String(t.threads).padStart(11)} thread${t.threads === 1 ? '' : 's'}: ${n(t.running)} tasks running, ${n(t.queued)} queued, ${n(t.completed)} batches sealed`,
@@ -133,8 +140,7 @@ export class View {
       `  rss         ${mb(p.rss).padStart(11)}   peak ${mb(this.#peakRss)}`,
       '',
       ...this.#events.map((e) => `  ${e}`),
-      '',
-      '  Ctrl-C stops it cleanly',
+      ...(live ? ['', '  Ctrl-C stops it cleanly'] : []),
     ];
     return rows.join('\n');
   }

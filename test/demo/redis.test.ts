@@ -27,9 +27,9 @@ describe.skipIf(!hasRedis)('npm run demo -- --redis', () => {
     expect(it.left, out).toBe(0);
     expect(it.done + it.failed).toBe(10_000);
     expect(row(lines, 'flow')).toMatch(
-      /^200 batches of 50 items on 2 consumer processes of a RedisQueue, 50 workers each;/,
+      /^[\d,]+ batches of \d+ items on 2 consumer processes of a RedisQueue, 50 workers each;/,
     );
-    expect(row(lines, 'RedisRateLimiter')).toMatch(/^2,000 calls\/s: [\d,]+ calls/);
+    expect(row(lines, 'RedisRateLimiter')).toMatch(/^[\d,]+ calls\/s: [\d,]+ calls/);
     // At least once: a batch may be delivered twice, but the downstream counts each item once.
     expect(num(/([\d,]+) items accepted/.exec(row(lines, 'downstream'))?.[1])).toBeGreaterThanOrEqual(it.done);
     expect(row(lines, 'downstream')).toMatch(/down 1\.\d s/);
