@@ -768,6 +768,53 @@ describe('Subscription.forEach', () => {
     expect(seen.sort()).toEqual(['a', 'b', 'c'].flatMap((id) => [0, 0, 1, 1, 2, 2, 3, 3].map((n) => `${id}${n}`)));
   });
 
+  it('runs a synchronous handler in its forEach caller’s context too, batch after batch', async () => {
+    const als = new AsyncLocalStorage<number>();
+    const ps = new PubSub<number>();
+    const seen = new Map<number, number[]>();
+    const done = [1, 2].map((id) =>
+      als.run(id, () =>
+        ps.subscribe('t', { buffer: 3, overflow: 'block' }).forEach((m) => {
+          const store = als.getStore()!;
+          seen.set(store, [...(seen.get(store) ?? []), m.payload]);
+        }),
+      ),
+    );
+    await als.run(99, async () => {
+      for (let i = 0; i < 20; i++) await ps.publish('t', i);
+      void ps.publish('t', 20); // not awaited: handled in a batch of its own
+    });
+    await ps[Symbol.asyncDispose]();
+    await Promise.all(done);
+    const all = Array.from({ length: 21 }, (_, i) => i);
+    expect(Object.fromEntries(seen)).toEqual({ 1: all, 2: all });
+  });
+
+  it("conflates under 'latest' while the handler is busy", async () => {
+    const ps = new PubSub<{ id: string; v: number }>();
+    const seen: string[] = [];
+    const gate = deferred<void>();
+    const sub = ps.subscribe('s', { overflow: 'latest', key: (m) => m.payload.id });
+    const done = sub.forEach(async (m) => {
+      seen.push(`${m.payload.id}${m.payload.v}`);
+      if (m.payload.v === 0) await gate.promise;
+    });
+    await ps.publish('s', { id: 'a', v: 0 });
+    await tick(); // the handler holds a0
+    for (const [id, v] of [
+      ['a', 1],
+      ['b', 1],
+      ['a', 2],
+      ['b', 2],
+    ] as const)
+      await ps.publish('s', { id, v });
+    expect([sub.lag, sub.dropped]).toEqual([2, 2]);
+    gate.resolve();
+    await ps[Symbol.asyncDispose]();
+    await done;
+    expect(seen).toEqual(['a0', 'a2', 'b2']);
+  });
+
   it('asyncDispose closes the hub and waits for every handler to settle', async () => {
     const ps = new PubSub<number>();
     const d = deferred();
