@@ -234,6 +234,32 @@ describe.skipIf(!built)('the packed tarball, installed into a new project', () =
     expect(sizes["import { Channel } from 'weftjs'"]!).toBeLessThan(sizes["import * from 'weftjs'"]! / 4);
   });
 
+  it('tree-shakes every export of weftjs: each alone bundles to under half the core', { timeout: 30_000 }, async () => {
+    const size = async (entry: string) => {
+      const out = await build({
+        stdin: { contents: entry, resolveDir: project, loader: 'js' },
+        bundle: true,
+        minify: true,
+        format: 'esm',
+        write: false,
+        logLevel: 'silent',
+      });
+      return brotliCompressSync(out.outputFiles[0]!.contents).length;
+    };
+    const names = (
+      await sh(process.execPath, ['-e', "import('weftjs').then((m) => console.log(Object.keys(m).join(' ')))"], project)
+    )
+      .trim()
+      .split(' ');
+    expect(names.length).toBeGreaterThan(40);
+    const all = await size("import * as all from 'weftjs'; console.log(all);");
+    const sizes = await Promise.all(
+      names.map(async (n) => [n, await size(`import { ${n} } from 'weftjs'; console.log(${n});`)] as const),
+    );
+    // The largest today, WorkerPool (the whole flow engine), is 39%; an export that stops tree-shaking pulls in all of it.
+    expect(sizes.filter(([, s]) => s > all / 2).map(([n, s]) => `${n}: ${s} of ${all} B`)).toEqual([]);
+  });
+
   it("tree-shakes in Bun's bundler too: Channel alone is a fraction of the core", { timeout: 30_000 }, async () => {
     const bun = join(root, 'node_modules', '.bin', 'bun');
     writeFileSync(join(project, 'one.mjs'), "import { Channel } from 'weftjs'; console.log(Channel);\n");
