@@ -108,7 +108,13 @@ export interface RedisQueueProcessOptions<T> {
   concurrency?: number;
   /** Aborting it stops the consumer at once: running jobs' signals abort, what has not succeeded is handed back. */
   signal?: AbortSignal;
-  /** The consumer's name in Redis, unique among the queue's consumers (default `<host>-<pid>-<random>`). */
+  /**
+   * The consumer's name in Redis, unique among the live consumers of the
+   * queue (default `<host>-<pid>-<random>`). A consumer started under the
+   * name of one that died (a restarted pod, say) hands the jobs Redis still
+   * holds for that name back to the queue at once, their delivery counted,
+   * instead of leaving them for `visibilityMs`.
+   */
   consumer?: string;
   /** Each job waits for one token of it before its work runs (per queue, across processes with a `RedisRateLimiter`). */
   limiter?: RedisQueueLimiter;
@@ -723,6 +729,7 @@ export class RedisQueue<T> {
       work: work as never,
       concurrency,
       name,
+      named: opts?.consumer !== undefined,
       signal,
       limiter,
       group: group === undefined ? undefined : { limiter: group.limiter, key: group.key as (job: unknown) => string },

@@ -167,9 +167,28 @@ describe.each(CLIENT_KINDS)('RedisQueue on %s', (kind) => {
       [2, 2],
     ]);
     expect(got[1]![2]).toBeGreaterThanOrEqual(300);
+    await until(async () => (await queue.stats()).inFlight === 0); // the last acknowledgement lands
     const stats = await queue.stats();
-    expect(stats.inFlight).toBe(0);
     expect(stats.consumers.find((c) => c.name === 'ghost')?.inFlight ?? 0).toBe(0);
+  });
+
+  it('a consumer started under the name of one that died takes its jobs back at once, deliveries counted', async () => {
+    const queue = new RedisQueue<number>({ redis, name: fresh('adopt') }); // visibilityMs: 30 s
+    await queue.addMany([1, 2, 3]);
+    const jobs = `weft:{queue:${queue.name}}:jobs`;
+    // The predecessor read two jobs and died.
+    await send('XGROUP', 'CREATE', jobs, 'workers', '0', 'MKSTREAM');
+    await send('XREADGROUP', 'GROUP', 'workers', 'pod-1', 'COUNT', '2', 'STREAMS', jobs, '>');
+    const got: [number, number][] = [];
+    const t0 = Date.now();
+    consume(queue, (job, { deliveries }) => void got.push([job, deliveries]), { consumer: 'pod-1' });
+    await until(() => got.length === 3, 5000);
+    expect(Date.now() - t0).toBeLessThan(3000);
+    expect(got.sort()).toEqual([
+      [1, 2],
+      [2, 2],
+      [3, 1],
+    ]);
   });
 
   it("a running job's signal aborts with ClaimLostError when another consumer takes its claim", async () => {

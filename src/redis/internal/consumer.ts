@@ -39,7 +39,7 @@ import { WorkerPool } from '../../workerpool.js';
 import { BlockingReader } from './blocking.js';
 import { type Calls, errorText, list } from './calls.js';
 import type { Conn } from './client.js';
-import { ACK, FAIL, FETCH, GROUP, RELEASE, RENEW, SWEEP } from './queuelua.js';
+import { ACK, ADOPT, FAIL, FETCH, GROUP, MINE, RELEASE, RENEW, SWEEP } from './queuelua.js';
 
 /** What a queue hands its consumers. */
 export interface QueueCore {
@@ -71,6 +71,8 @@ export interface ConsumerSettings {
   readonly work: (job: any, ctx: Delivery) => unknown;
   readonly concurrency: number;
   readonly name: string;
+  /** Whether `name` was given (a predecessor under it may have left jobs behind). */
+  readonly named: boolean;
   readonly signal: AbortSignal | undefined;
   readonly limiter: Limiter | undefined;
   readonly group: { limiter: KeyedLimiter; key: (job: any) => string } | undefined;
@@ -156,6 +158,8 @@ export class Consumer {
   #touched = false;
   #drained = false;
   #cursor = '0-0';
+  /** Redis may hold jobs for this consumer that it does not know: at the start under a given name, after a failed read. */
+  #orphans = false;
   #acks: Delivery[] = [];
   #releases: Delivery[] = [];
   /** Failed deliveries to settle: the error, and whether to bury the job at once. */
@@ -184,6 +188,7 @@ export class Consumer {
     this.#s = settings;
     this.name = settings.name;
     this.#concurrency = settings.concurrency;
+    this.#orphans = settings.named;
     this.#reader = new BlockingReader(core.calls.conn as Conn, 'RedisQueue.process');
     this.done = new Promise<void>((resolve) => {
       this.#finish = resolve;
@@ -312,11 +317,14 @@ export class Consumer {
         // Counted in flight: a closing consumer waits for what this read delivers, to hand it back.
         this.#inFlight++;
         try {
+          if (this.#orphans) await this.#adopt();
           let got = await this.#fetch(n);
           if (got.length === 0 && this.#state === OPEN) got = await this.#read(n);
           failures = 0;
           this.#accept(got);
         } catch (err) {
+          // A read that failed may have been served all the same: its jobs are ours in Redis only.
+          this.#orphans = true;
           if (this.#state !== OPEN) break;
           this.#s.onError(err);
           await this.#sleep(Math.min(50 * 2 ** failures++, 1000));
@@ -343,6 +351,25 @@ export class Consumer {
       for (let i = 2; i + 2 < r.length; i += 3) out.push(this.#delivery(String(r[i]), Number(r[i + 1]), r[i + 2], at));
       return out;
     });
+  }
+
+  /**
+   * Hands back, delivery counted, the jobs Redis says this consumer holds
+   * and it does not: so they run again at once, not `visibilityMs` later.
+   * Only the pump fetches, and it is here, so no read in flight can have
+   * delivered one of them.
+   */
+  async #adopt(): Promise<void> {
+    const c = this.#core;
+    const jobs = c.keys[0];
+    const pending = await c.calls.script(MINE, [jobs], [GROUP, this.name], list);
+    const ids: string[] = [];
+    for (const p of pending) {
+      const id = String(p);
+      if (!this.#held.has(id)) ids.push(id);
+    }
+    if (ids.length > 0) await c.calls.script(ADOPT, [jobs], [GROUP, this.name, ...ids]);
+    this.#orphans = false;
   }
 
   #read(n: number): Promise<Delivery[]> {

@@ -212,6 +212,41 @@ return n
 `);
 
 /**
+ * The ids of up to 1000 jobs pending for `me` (none if the group is
+ * missing). KEYS: jobs. ARGV: group, me.
+ */
+export const MINE = new Script(`
+local p = redis.pcall('XPENDING', KEYS[1], ARGV[1], '-', '+', 1000, ARGV[2])
+local out = {}
+if p.err then return out end
+for i, e in ipairs(p) do out[i] = e[1] end
+return out
+`);
+
+/**
+ * Hands the jobs given that are still `me`'s back to the queue, for any
+ * consumer to take at once, keeping their delivery count (the delivery
+ * that ends here counts: its consumer died, or never heard of it). What a
+ * consumer runs on jobs Redis says it holds and it does not know: those of
+ * a predecessor under the same name, or delivered by a read whose answer
+ * was lost. Returns how many were handed back.
+ * KEYS: jobs. ARGV: group, me, id...
+ */
+export const ADOPT = new Script(`${OWNED}
+local jobs, g, me = KEYS[1], ARGV[1], ARGV[2]
+local ok = redis.pcall('XPENDING', jobs, g, '-', '+', 1, me)
+if ok.err then return 0 end
+local n = 0
+for i = 3, #ARGV do
+  if owned(jobs, g, ARGV[i], me) then
+    redis.call('XCLAIM', jobs, g, '${RELEASED}', 0, ARGV[i], 'IDLE', '${RELEASE_IDLE}', 'JUSTID')
+    n = n + 1
+  end
+end
+return n
+`);
+
+/**
  * Deletes the consumers that hold no job and were idle for `idleMs`
  * (consumers that died or closed without retiring): losing nothing, since
  * they hold nothing, and a live one that is deleted is made again by its
