@@ -169,7 +169,7 @@ function redisEngine(server: RedisServer, ctx: EngineContext): Promise<Engine> {
 
   const engine: Engine = {
     limiterName: 'RedisRateLimiter',
-    spread: `${opts.consumers} consumer processes of a RedisQueue, ${Math.ceil(opts.workers / opts.consumers)} workers each`,
+    spread: `${opts.consumers} consumer process${opts.consumers === 1 ? '' : 'es'} of a RedisQueue, ${Math.ceil(opts.workers / opts.consumers)} workers each`,
     counters: sum,
     queued: () => added - sum().started,
     breaker: () => state,

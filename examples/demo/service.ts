@@ -319,7 +319,7 @@ export function local({ opts, port, transition }: EngineContext): Engine {
 
   return {
     limiterName: 'RateLimiter',
-    spread: `${opts.workers} workers`,
+    spread: `${opts.workers} worker${opts.workers === 1 ? '' : 's'}`,
     counters: () => counters,
     queued: () => pulled - counters.started,
     breaker: () => breaker.state,
