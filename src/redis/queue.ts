@@ -190,7 +190,8 @@ export interface RedisQueueConsumer extends AsyncDisposable {
    * `graceMs` (default 10_000; `Infinity`: as long as they take); then
    * their signals abort with a `ConsumerClosedError`
    * (`ERR_CONSUMER_CLOSED`), and each that then ends without success is
-   * handed back to the queue, for another consumer to take at once,
+   * handed back to the queue, for another consumer to take on its next
+   * fetch (within half a second: a waiting consumer reads again that often),
    * without counting the delivery. A job that succeeds is acknowledged,
    * also after its signal aborted. Resolves as `done`, once no claim is
    * held and the consumer has left the group. Calling it again returns the
@@ -615,7 +616,8 @@ export class RedisQueue<T> {
    * **Cancellation**: when `opts.signal` aborts, the consumer stops
    * fetching, hands back the jobs fetched and not started, and the running
    * jobs' signals abort with `signal.reason`; each that then ends without
-   * success is handed back to the queue at once, without counting the
+   * success is handed back to the queue at once (another consumer takes it
+   * within half a second), without counting the
    * delivery (one that succeeds is acknowledged). An already-aborted
    * signal resolves at once, fetching nothing. A job that ignores its
    * signal holds the call until it ends.
