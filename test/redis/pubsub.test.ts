@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisPubSub } from 'weftjs/redis';
+import { trackLeaks } from 'weftjs/testing';
 import { CLIENT_KINDS, connect, type Server, sleep, startServer, stopAll } from './harness.js';
 
 let server: Server;
@@ -167,6 +168,25 @@ describe.each(CLIENT_KINDS)('RedisPubSub on %s', (kind) => {
     expect(errors).toHaveLength(1);
     pub.close();
     sub.close();
+  });
+
+  it('a subscription ended by its signal, a ready() wait and a closed bus leave no listener or timer', async () => {
+    using leaks = trackLeaks();
+    const name = fresh('leaks');
+    const bus = new RedisPubSub<number>({ redis: b, name });
+    const ac = new AbortController();
+    const s = bus.subscribe('t', { signal: ac.signal });
+    await bus.ready({ signal: ac.signal });
+    const recv = new AbortController();
+    const pending = s.recv({ signal: recv.signal });
+    recv.abort(new Error('gave up'));
+    await expect(pending).rejects.toThrow('gave up');
+    ac.abort();
+    expect(bus.subscribers).toBe(0);
+    expect((await s.recv()).done).toBe(true);
+    await expect(bus.ready({ signal: AbortSignal.abort(new Error('early')) })).rejects.toThrow('early');
+    bus.close();
+    expect(leaks.check()).toEqual({ waiters: 0, timers: 0, listeners: 0, details: [] });
   });
 
   it('rejects bad input synchronously', () => {
