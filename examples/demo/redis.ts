@@ -138,8 +138,12 @@ function redisEngine(server: RedisServer, ctx: EngineContext): Promise<Engine> {
 
   for (let index = 0; index < opts.consumers; index++) {
     const setup: ConsumerSetup = { url: server.url, port, index, maxDeliveries, opts };
+    // A process group of its own, as redis-server: a Ctrl-C in the terminal reaches the demo alone, which
+    // then stops each consumer once (a consumer that got the Ctrl-C and then the demo's SIGTERM would
+    // take the second signal as a forced exit). A consumer whose demo has gone stops by itself.
     const child = fork(fileURLToPath(new URL('./consumer.ts', import.meta.url)), [JSON.stringify(setup)], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      detached: true,
     });
     let ready!: () => void;
     const consumer: Consumer = {
