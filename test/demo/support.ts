@@ -1,6 +1,7 @@
 /**
- * Helpers of the demo's tests: run `examples/demo.ts` as a real process
- * with plain output, and read its summary.
+ * Helpers of the demo's tests: run `examples/demo.ts` as a real process,
+ * its stdout a pipe as in CI (so the view prints plain lines, without
+ * being told), and read its summary.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +18,7 @@ export interface Run {
 }
 
 export function demo(args: string[]): Run {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'examples/demo.ts', '--plain', ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'examples/demo.ts', ...args], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
