@@ -1,6 +1,6 @@
 /**
  * weft's core: Go's production concurrency patterns for TypeScript, in memory, with no runtime dependencies and no
- * `node:` imports (it also runs in browsers, Deno and Bun). This file only re-exports.
+ * `node:` imports (it also runs in browsers, Deno and Bun).
  *
  * @module weftjs
  * @categoryDescription Cancellation and time
@@ -19,6 +19,7 @@
  * @categoryDescription Errors
  * Telling weft's errors apart by `code`.
  */
+// This file only re-exports.
 
 export * from './breaker.js';
 export * from './channel.js';

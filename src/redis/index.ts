@@ -1,10 +1,11 @@
 /// <reference types="node" />
 /**
  * The distributed backends on Redis (node-redis or ioredis): the core's shapes shared by every process that uses
- * the same Redis and key prefix. This file only re-exports.
+ * the same Redis and key prefix.
  *
  * @module weftjs/redis
  */
+// This file only re-exports.
 export * from './breakerstore.js';
 export * from './client.js';
 export * from './keyedratelimiter.js';

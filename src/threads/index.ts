@@ -1,10 +1,11 @@
 /// <reference types="node" />
 /**
  * `ThreadPool` over `node:worker_threads`: CPU-bound tasks on every core, cancellable, with crashed threads
- * replaced. This file only re-exports.
+ * replaced.
  *
  * @module weftjs/threads
  */
+// This file only re-exports.
 
 export * from './errors.js';
 export * from './pool.js';
