@@ -26,7 +26,7 @@ describe('README.md', () => {
       "Go's production concurrency patterns, done properly in TypeScript.",
       '',
       '```sh',
-      'npm install && npm run demo     # install, then a tour of every pattern',
+      'npm install && npm run demo     # install, then the demo: a million items through every pattern, live',
       'npm install && npm test         # install, then build and run the whole test suite',
       '```',
     ]);
