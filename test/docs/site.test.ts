@@ -104,7 +104,7 @@ describe.skipIf(!hasChromium && !inCI)('the docs site in headless Chromium', () 
       const response = await page.goto(url, { waitUntil: 'load' });
       if (response === null || !response.ok()) errors.push(`HTTP ${response?.status()}: ${url}`);
       // The sidebar is drawn by the page's script from navigation.js: wait for it, so its links are crawled too.
-      await page.waitForSelector('#tsd-nav-container a', { timeout: 10_000 });
+      await page.waitForSelector('#tsd-nav-container a', { state: 'attached', timeout: 10_000 });
       const { links, ids } = await page.evaluate(() => ({
         links: Array.from(document.querySelectorAll('a[href]'), (a) => (a as HTMLAnchorElement).href),
         ids: Array.from(document.querySelectorAll('[id], a[name]'), (e) => e.id || e.getAttribute('name') || ''),
@@ -228,7 +228,7 @@ describe.skipIf(!hasChromium && !inCI)('the docs site in headless Chromium', () 
   it('lists the modules and groups the core by family in the sidebar', async () => {
     const page = await context.newPage();
     await page.goto(`${origin}/modules/weftjs.html`);
-    await page.waitForSelector('#tsd-nav-container a');
+    await page.waitForSelector('#tsd-nav-container a', { state: 'attached' });
     const text = (await page.locator('#tsd-nav-container').textContent()) ?? '';
     for (const entry of [
       'weftjs',
@@ -288,7 +288,7 @@ describe.skipIf(!hasChromium && !inCI)('the docs site in headless Chromium', () 
   it('keeps a screenshot of the home page under .ci/', async () => {
     const page = await context.newPage();
     await page.goto(`${origin}/index.html`);
-    await page.waitForSelector('#tsd-nav-container a');
+    await page.waitForSelector('#tsd-nav-container a', { state: 'attached' });
     mkdirSync(join(root, '.ci'), { recursive: true });
     const file = join(root, '.ci', 'docs-home.png');
     await page.screenshot({ path: file });
