@@ -188,7 +188,7 @@ export interface Subscription<M> extends AsyncIterable<Message<M>> {
    * `signal.reason` at once; a call of `fn` in flight then is not awaited.
    * An already-aborted signal ends the subscription and rejects.
    *
-   * @example A handler per subscription; `close` waits for them
+   * @example A handler per subscription; close waits for them
    * ```ts
    * import { PubSub } from 'weftjs';
    * const ps = new PubSub<number>();
