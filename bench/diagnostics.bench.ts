@@ -20,9 +20,9 @@ function prepare(mode: Mode): void {
   if (mode === 'off') return;
   enableDiagnostics();
   if (mode === 'subscribed') {
-    let seen = 0;
+    const seen = { messages: 0 };
     const count = () => {
-      seen++;
+      seen.messages++;
     };
     for (const name of Object.values(diagnosticsChannels)) diagnostics.subscribe(name, count);
   }

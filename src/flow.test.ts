@@ -626,7 +626,6 @@ describe('Flow.forEach and reduce as sinks of a concurrent stage (issue 14)', ()
     const signals: AbortSignal[] = [];
     const run = flow([1, 2, 3, 4])
       .map((n) => n, { concurrency: 2 })
-      // biome-ignore lint/suspicious/useIterableCallbackReturn: Flow.forEach awaits what its callback returns
       .forEach(
         (n, signal) => {
           signals.push(signal);

@@ -653,7 +653,6 @@ describe('Subscription.forEach', () => {
     const sub = ps.subscribe('t', { buffer: 1, overflow: 'block' });
     const gates: ReturnType<typeof deferred<void>>[] = [];
     const seen: number[] = [];
-    // biome-ignore lint/suspicious/useIterableCallbackReturn: Subscription.forEach awaits what its handler returns
     const done = sub.forEach((m) => {
       seen.push(m.payload);
       const d = deferred();
@@ -721,7 +720,6 @@ describe('Subscription.forEach', () => {
     const sub = ps.subscribe('t');
     const ac = new AbortController();
     const hang = deferred();
-    // biome-ignore lint/suspicious/useIterableCallbackReturn: Subscription.forEach awaits what its handler returns
     const done = sub.forEach(() => hang.promise, { signal: ac.signal });
     await ps.publish('t', 1);
     await tick();

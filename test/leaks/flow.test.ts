@@ -45,6 +45,7 @@ function pipeline(
   signal: AbortSignal,
   failAt: number,
 ) {
+  // biome-ignore lint/complexity/noFlatMapIdentity: Flow has no flat(); its flatMap stage is under test
   return flow(src, { signal, clock })
     .map(
       (n, s) =>
@@ -66,7 +67,6 @@ function pipeline(
       if (n === failAt) throw new Error('stage failed');
     })
     .batch(2, { maxWaitMs: 10 })
-    // biome-ignore lint/complexity/noFlatMapIdentity: Flow has no flat(); flatMap is the stage under test
     .flatMap((b) => b)
     .buffer(2);
 }
