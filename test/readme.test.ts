@@ -26,8 +26,8 @@ describe('README.md', () => {
       "Go's production concurrency patterns, done properly in TypeScript.",
       '',
       '```sh',
-      'npm install && npm run demo     # install, then the demo: a million items through every pattern, live',
-      'npm install && npm test         # install, then build and run the whole test suite',
+      'npm ci && npm run demo     # install the locked dependencies, then the demo: a million items through every pattern, live',
+      'npm ci && npm test         # install the locked dependencies, then build and run the whole test suite',
       '```',
     ]);
   });
