@@ -56,7 +56,7 @@ export const registry: Registry = ((globalThis as Record<symbol, Registry | unde
 
 /** Records `key` as live. Call only after checking `registry.active !== 0`. */
 export function track(key: unknown, kind: EntryKind, op: string): void {
-  registry.live.set(key, { kind, op, stack: registry.stacks !== 0 ? captureStack() : undefined });
+  registry.live.set(key, new LiveEntry(kind, op, registry.stacks !== 0 ? new Error() : undefined));
 }
 
 /** Forgets `key`. Call only after checking `registry.active !== 0`. */
@@ -75,8 +75,34 @@ const ownRoot: string | undefined = (() => {
   return match?.[1];
 })();
 
-function captureStack(): string | undefined {
-  const stack = new Error().stack;
+/**
+ * An entry whose stack is captured when it is made (an `Error`, which only
+ * records the frames) and formatted when it is first read: formatting is most
+ * of the cost, and a leak report reads few of the entries a test makes.
+ */
+class LiveEntry implements Entry {
+  readonly kind: EntryKind;
+  readonly op: string;
+  #site: Error | undefined;
+  #stack: string | undefined;
+
+  constructor(kind: EntryKind, op: string, site: Error | undefined) {
+    this.kind = kind;
+    this.op = op;
+    this.#site = site;
+  }
+
+  get stack(): string | undefined {
+    if (this.#site !== undefined) {
+      this.#stack = formatStack(this.#site);
+      this.#site = undefined;
+    }
+    return this.#stack;
+  }
+}
+
+function formatStack(site: Error): string | undefined {
+  const stack = site.stack;
   if (stack === undefined) return undefined;
   // Drop the "Error" line and weft's own frames, keep the caller's.
   const lines = stack.split('\n').slice(1);

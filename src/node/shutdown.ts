@@ -346,7 +346,10 @@ export class Shutdown implements AsyncDisposable {
    * close: the first of `[Symbol.asyncDispose]()`, `close()`,
    * `[Symbol.dispose]()` and `stop()` it has is called with no argument.
    * So a `WorkerPool` (its `close()` runs the submitted jobs first), a
-   * `PubSub`, a `Ticker` or a `Scope` is added as it is. The hook is done
+   * `PubSub`, a `Ticker` or a `Scope` is added as it is. An object with a
+   * `[Symbol.for('weftjs.closeWithSignal')](signal)` method (a `RedisQueue`
+   * consumer) is closed through it instead, with the hook's signal: its
+   * running jobs may finish until the hook's time is up. The hook is done
    * when its result settles (a value that is not a promise counts as settled
    * at once); a phase is done when all of its hooks are. `phase` is any
    * finite number, so a hook can go between two others (0.5) or before the
