@@ -98,6 +98,16 @@ describe('withCancel', () => {
     expect(last.signal.reason).toBe('end');
   });
 
+  it('cancels a chain of 10,000 scopes from its root without nesting a dispatch per level', () => {
+    const root = new AbortController();
+    const chain = [root.signal];
+    for (let i = 0; i < 10_000; i++) chain.push(withCancel(chain.at(-1)).signal);
+    root.abort('root');
+    expect(chain.every((s) => s.reason === 'root')).toBe(true);
+    expect(chain.every((s) => listeners(s) === 0)).toBe(true);
+    expect(leaks.check()).toEqual(clean);
+  });
+
   it('removes the listeners of many children held at once when they are cancelled in any order', () => {
     const ac = new AbortController();
     const scopes = Array.from({ length: 1000 }, () => withCancel(ac.signal));

@@ -52,10 +52,36 @@ export function signalOf(opts: { signal?: AbortSignal } | undefined, op: string)
 // A module-local binding: read on every operation, it is cheaper than the import's.
 const reg = registry;
 
+/**
+ * Hubs whose signal aborted while another hub was running its listeners, with
+ * their events, in pairs: run by the outermost hub once its own listeners are
+ * done. An abort that cancels a child scope aborts the child's signal from
+ * inside the parent's dispatch; without this, a chain of scopes n deep would
+ * nest n dispatches on the stack (a chain of 1,000 overflowed Node 22's).
+ * Every hub still runs before the outermost `abort()` returns.
+ */
+const deferred: (Hub | Event)[] = [];
+let dispatching = false;
+
 class Hub implements EventListenerObject {
   readonly listeners = new Set<EventListenerOrEventListenerObject>();
 
   handleEvent(event: Event): void {
+    if (dispatching) {
+      deferred.push(this, event);
+      return;
+    }
+    dispatching = true;
+    try {
+      this.#run(event);
+      for (let i = 0; i < deferred.length; i += 2) (deferred[i] as Hub).#run(deferred[i + 1] as Event);
+    } finally {
+      deferred.length = 0;
+      dispatching = false;
+    }
+  }
+
+  #run(event: Event): void {
     // Listeners detach themselves as they run; one that throws must not keep
     // the rest from running, and is reported as EventTarget reports it.
     for (const listener of this.listeners) {
