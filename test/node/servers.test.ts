@@ -376,9 +376,17 @@ describe('addServer with HTTP/2', () => {
     const report = shutdown.shutdown();
     const goaway = new Promise((resolve) => client.once('goaway', resolve));
     await goaway;
-    expect(() => client.request({ ':path': '/new' })).toThrow(
-      expect.objectContaining({ code: 'ERR_HTTP2_GOAWAY_SESSION' }),
-    );
+    // A new stream is refused: Node 20 and 22 throw at once, Node 24 cancels the stream it returned.
+    const refused = await new Promise<string>((resolve) => {
+      try {
+        const req = client.request({ ':path': '/new' });
+        req.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? String(err)));
+        req.on('response', () => resolve('answered'));
+      } catch (err) {
+        resolve((err as NodeJS.ErrnoException).code ?? String(err));
+      }
+    });
+    expect(['ERR_HTTP2_GOAWAY_SESSION', 'ERR_HTTP2_STREAM_CANCEL']).toContain(refused);
     expect(await slow).toBe('done /slow');
     const r = await report;
     expect(r.hooks[0]).toMatchObject({ name: 'http2 server', outcome: 'ok' });
