@@ -6,7 +6,8 @@
  * (`npm test` builds first).
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -17,8 +18,9 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const built = existsSync(join(root, 'dist/threads/worker.js')) && existsSync(join(root, 'dist/threads/worker.cjs'));
 const tasks = `data:text/javascript,${encodeURIComponent('export const inc = (n) => n + 1; export const boom = () => { throw Object.assign(new TypeError("no"), { code: "E_NO" }); };')}`;
 
-async function node(kind: 'module' | 'commonjs', code: string): Promise<string> {
-  const { stdout } = await run(process.execPath, [`--input-type=${kind}`, '-e', code], { cwd: root, timeout: 30_000 });
+async function node(kind: 'module' | 'commonjs', code: string, flags: string[] = []): Promise<string> {
+  const args = [...flags, `--input-type=${kind}`, '-e', code];
+  const { stdout } = await run(process.execPath, args, { cwd: root, timeout: 30_000 });
   return stdout.trim();
 }
 
@@ -43,5 +45,22 @@ describe.skipIf(!built)('the built weftjs/threads', () => {
        pool.run('inc', 41).then(async (v) => { console.log(v, typeof WorkerCrashedError); await pool.close(); });`,
     );
     expect(out).toBe('42 function');
+  });
+
+  it('starts threads in a process run with V8 flags (node --expose-gc, --max-old-space-size), from a file and from -e', async () => {
+    const code = `import { ThreadPool } from 'weftjs/threads';
+       const pool = new ThreadPool({ module: ${JSON.stringify(tasks)}, threads: 1 });
+       console.log(await pool.run('inc', 1), typeof gc);
+       await pool.close();`;
+    expect(await node('module', code, ['--expose-gc', '--max-old-space-size=256'])).toBe('2 function');
+    const dir = mkdtempSync(join(tmpdir(), 'weft-threads-flags-'));
+    try {
+      const file = join(dir, 'main.mjs');
+      writeFileSync(file, code.replace("'weftjs/threads'", JSON.stringify(join(root, 'dist/threads/index.js'))));
+      const { stdout } = await run(process.execPath, ['--expose-gc', file], { cwd: root, timeout: 30_000 });
+      expect(stdout.trim()).toBe('2 function');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -75,19 +75,28 @@ function tsxApi(): string | undefined {
 }
 
 /**
- * The process's `execArgv` for a thread, without what a thread refuses:
- * `--input-type` (of `node --input-type=module -e ...`) fails a thread
- * whose entry is a file.
+ * The `execArgv` of a thread: `undefined` (the process's, as Node passes it
+ * on: a V8 flag such as `--expose-gc` stays with the process) unless it has
+ * what a thread refuses: `--input-type` (of `node --input-type=module -e
+ * ...`) fails a thread whose entry is a file. Then the list without it, and
+ * without the V8 and process-wide flags that an explicit `execArgv` may not
+ * name (Node throws ERR_WORKER_INVALID_EXEC_ARGV on them).
  */
-export function threadExecArgv(): string[] {
-  const out: string[] = [];
+export function threadExecArgv(): string[] | undefined {
   const argv = process.execArgv;
+  if (!argv.some((a) => a === '--input-type' || a.startsWith('--input-type='))) return undefined;
+  const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--input-type') i++;
-    else if (!argv[i]!.startsWith('--input-type=')) out.push(argv[i]!);
+    const a = argv[i]!;
+    if (a === '--input-type') i++;
+    else if (!a.startsWith('--input-type=') && !PROCESS_ONLY.test(a)) out.push(a);
   }
   return out;
 }
+
+/** Flags a Worker's explicit `execArgv` refuses: V8's heap, GC and stack flags, and the process title. */
+const PROCESS_ONLY =
+  /^--(expose[-_]gc|max[-_]old[-_]space[-_]size|max[-_]semi[-_]space[-_]size|stack[-_]size|title)(=|$)/;
 
 /**
  * How to start a thread for `module`: the bootstrap file, or, when the

@@ -47,7 +47,7 @@ export interface ThreadSpec {
   entry: string | URL;
   evalEntry: boolean;
   moduleUrl: string;
-  execArgv: string[];
+  execArgv: string[] | undefined;
   workerData: unknown;
   resourceLimits: ResourceLimits | undefined;
 }
