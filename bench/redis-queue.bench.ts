@@ -19,49 +19,17 @@
  * the same framed JSON), the floor. Target: within 1.2x of the floor.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import net from 'node:net';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
 import { RedisPubSub, RedisQueue } from 'weftjs/redis';
-import { type Contender, compare, fixture, type Setup, smoke } from './lib.js';
+import { type Contender, compare, fixture, smoke } from './lib.js';
+import { redisServer, redisUrl } from './redis-server.js';
 
 /** One redis-server for every child of this file, unless `REDIS_URL` names one. */
-export const setup: Setup = async () => {
-  if (process.env.REDIS_URL) return {};
-  const port = await new Promise<number>((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
-  const server = spawn('redis-server', args, { stdio: 'ignore' });
-  for (let i = 0; ; i++) {
-    const up = await new Promise<boolean>((resolve) => {
-      const sock = net.connect(port, '127.0.0.1', () => {
-        sock.destroy();
-        resolve(true);
-      });
-      sock.on('error', () => resolve(false));
-    });
-    if (up) break;
-    if (i > 200) throw new Error('bench/redis-queue: redis-server did not start');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return {
-    env: { REDIS_URL: `redis://127.0.0.1:${port}` },
-    teardown: () => {
-      server.kill('SIGKILL');
-    },
-  };
-};
+export const setup = redisServer('bench/redis-queue');
 
-const url = (): string => {
-  const u = process.env.REDIS_URL;
-  if (u === undefined) throw new Error('bench/redis-queue: REDIS_URL is not set (the setup sets it)');
-  return u;
-};
+const url = (): string => redisUrl('bench/redis-queue');
 
 const ioredis = async (opts: Record<string, unknown> = {}) => {
   const c = new Redis(url(), opts);

@@ -27,51 +27,19 @@
  */
 import { spawn } from 'node:child_process';
 import { writeSync } from 'node:fs';
-import net from 'node:net';
 import Bottleneck from 'bottleneck';
 import { Redis } from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
 import { createClient } from 'redis';
 import { Semaphore as RSSemaphore } from 'redis-semaphore';
 import { RedisRateLimiter, RedisSemaphore } from 'weftjs/redis';
-import { type Contender, compare, fixture, type Setup, smoke } from './lib.js';
+import { type Contender, compare, fixture, smoke } from './lib.js';
+import { redisServer, redisUrl } from './redis-server.js';
 
 /** One redis-server for every child of this file, unless `REDIS_URL` names one. */
-export const setup: Setup = async () => {
-  if (process.env.REDIS_URL) return {};
-  const port = await new Promise<number>((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
-  const server = spawn('redis-server', args, { stdio: 'ignore' });
-  for (let i = 0; ; i++) {
-    const up = await new Promise<boolean>((resolve) => {
-      const sock = net.connect(port, '127.0.0.1', () => {
-        sock.destroy();
-        resolve(true);
-      });
-      sock.on('error', () => resolve(false));
-    });
-    if (up) break;
-    if (i > 200) throw new Error('bench/redis: redis-server did not start');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return {
-    env: { REDIS_URL: `redis://127.0.0.1:${port}` },
-    teardown: () => {
-      server.kill('SIGKILL');
-    },
-  };
-};
+export const setup = redisServer('bench/redis');
 
-const url = (): string => {
-  const u = process.env.REDIS_URL;
-  if (u === undefined) throw new Error('bench/redis: REDIS_URL is not set (the setup sets it)');
-  return u;
-};
+const url = (): string => redisUrl('bench/redis');
 
 const nodeRedis = async () =>
   createClient({ url: url() })
