@@ -52,6 +52,8 @@ export const registry: Registry = ((globalThis as Record<symbol, Registry | unde
   active: 0,
   stacks: 0,
   live: new Map(),
+  // There from the start, so that installing the probes does not change the object's shape under the hot paths.
+  probes: null,
 });
 
 /** Records `key` as live. Call only after checking `registry.active !== 0`. */
