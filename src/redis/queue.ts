@@ -27,7 +27,7 @@ import { waitFor } from '../internal/waiter.js';
 import type { JobContext } from '../workerpool.js';
 import type { RedisOptions } from './client.js';
 import { Calls, list } from './internal/calls.js';
-import { Consumer, MAX_CONCURRENCY, type QueueCore } from './internal/consumer.js';
+import { Consumer, MAX_CONCURRENCY, type QueueCore, type RedisQueueConsumerStats } from './internal/consumer.js';
 import { keyBase } from './internal/keys.js';
 import { checkCommon, checkName } from './internal/options.js';
 import { ADD_MANY, ADD_ONCE, DEAD, GROUP, STATS } from './internal/queuelua.js';
@@ -128,25 +128,8 @@ export interface RedisQueueProcessOptions<T> {
   onError?: (err: unknown) => void;
 }
 
-/** A snapshot of one consumer's counters. */
-export interface RedisQueueConsumerStats {
-  /** Jobs it runs at once at most. */
-  concurrency: number;
-  /** Jobs running now. */
-  running: number;
-  /** Claims it holds now: jobs fetched and not started, running, or finished and not yet settled in Redis. */
-  held: number;
-  /** Jobs whose work succeeded. */
-  completed: number;
-  /** Jobs whose work threw or rejected (each then retried or dead-lettered). */
-  failed: number;
-  /** Jobs handed back to the queue without counting the delivery (the consumer closed, the job was aborted). */
-  released: number;
-  /** Claims lost to another consumer. */
-  lost: number;
-  /** Jobs it moved to the dead-letter stream. */
-  deadLettered: number;
-}
+/** A snapshot of one consumer's counters (declared with the consumer that keeps them). */
+export type { RedisQueueConsumerStats };
 
 /**
  * A running consumer of a `RedisQueue` (`queue.consume(...)`): a closable

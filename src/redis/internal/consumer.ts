@@ -94,6 +94,26 @@ const SETTLING = 2; // its outcome is known, its claim not settled in Redis yet
 const GONE = 3;
 
 /** One delivery of one job: also the context its work receives (`RedisJobContext`). */
+/** A snapshot of one consumer's counters. */
+export interface RedisQueueConsumerStats {
+  /** Jobs it runs at once at most. */
+  concurrency: number;
+  /** Jobs running now. */
+  running: number;
+  /** Claims it holds now: jobs fetched and not started, running, or finished and not yet settled in Redis. */
+  held: number;
+  /** Jobs whose work succeeded. */
+  completed: number;
+  /** Jobs whose work threw or rejected (each then retried or dead-lettered). */
+  failed: number;
+  /** Jobs handed back to the queue without counting the delivery (the consumer closed, the job was aborted). */
+  released: number;
+  /** Claims lost to another consumer. */
+  lost: number;
+  /** Jobs it moved to the dead-letter stream. */
+  deadLettered: number;
+}
+
 export class Delivery extends JobContextBase {
   readonly id: string;
   readonly deliveries: number;
@@ -231,16 +251,7 @@ export class Consumer {
     return this.#held.size;
   }
 
-  get stats(): {
-    concurrency: number;
-    running: number;
-    held: number;
-    completed: number;
-    failed: number;
-    released: number;
-    lost: number;
-    deadLettered: number;
-  } {
+  get stats(): RedisQueueConsumerStats {
     return {
       concurrency: this.#concurrency,
       running: this.#running,
