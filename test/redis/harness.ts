@@ -332,6 +332,15 @@ export async function stopAll(): Promise<void> {
   dirs.clear();
 }
 
+/** Polls `cond` every `everyMs` until it holds; fails the test after `ms`. */
+export async function until(cond: () => boolean | Promise<boolean>, ms = 10_000, everyMs = 10): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`condition not met in ${ms} ms: ${cond}`);
+    await sleep(everyMs);
+  }
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

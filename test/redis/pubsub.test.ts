@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisPubSub } from 'weftjs/redis';
 import { trackLeaks } from 'weftjs/testing';
-import { CLIENT_KINDS, connect, type Server, sleep, startServer, stopAll } from './harness.js';
+import { CLIENT_KINDS, connect, type Server, sleep, startServer, stopAll, until } from './harness.js';
 
 let server: Server;
 beforeAll(async () => {
@@ -17,14 +17,6 @@ afterAll(stopAll);
 
 let n = 0;
 const fresh = (what: string) => `${what}-${++n}`;
-
-async function until(cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`condition not met in ${ms} ms`);
-    await sleep(10);
-  }
-}
 
 async function take<M>(sub: AsyncIterable<{ topic: string; payload: M }>, count: number): Promise<[string, M][]> {
   const out: [string, M][] = [];

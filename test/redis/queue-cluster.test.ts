@@ -7,21 +7,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisPubSub, RedisQueue } from 'weftjs/redis';
-import { CLIENT_KINDS, type ClusterHandle, connectCluster, sleep, startCluster, stopAll } from './harness.js';
+import { CLIENT_KINDS, type ClusterHandle, connectCluster, sleep, startCluster, stopAll, until } from './harness.js';
 
 let cluster: ClusterHandle;
 beforeAll(async () => {
   cluster = await startCluster();
 }, 60_000);
 afterAll(stopAll);
-
-async function until(cond: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`condition not met in ${ms} ms`);
-    await sleep(10);
-  }
-}
 
 /** Which masters hold keys matching `pattern`. */
 async function holders(pattern: string): Promise<number> {
@@ -51,11 +43,11 @@ describe.each(CLIENT_KINDS)('RedisQueue on a 3-master cluster, with %s', (kind) 
           seen.add(job);
         };
         const consumers = [queue.process(work, { signal: ac.signal }), queue.process(work, { signal: ac.signal })];
-        await until(async () => seen.size === 300 && (await queue.stats()).deadLettered === 1);
+        await until(async () => seen.size === 300 && (await queue.stats()).deadLettered === 1, 15_000);
         // A job added while every consumer waits in its blocking read arrives through it.
         await sleep(20);
         await queue.add(1000);
-        await until(() => seen.has(1000));
+        await until(() => seen.has(1000), 15_000);
         ac.abort();
         await Promise.all(consumers);
         expect(await queue.stats()).toEqual({ waiting: 0, inFlight: 0, deadLettered: 1, consumers: [] });

@@ -6,17 +6,9 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { RedisQueue } from 'weftjs/redis';
-import { CLIENT_KINDS, connect, sleep, startServer, stopAll } from './harness.js';
+import { CLIENT_KINDS, connect, sleep, startServer, stopAll, until } from './harness.js';
 
 afterAll(stopAll);
-
-async function until(cond: () => boolean | Promise<boolean>, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`condition not met in ${ms} ms`);
-    await sleep(20);
-  }
-}
 
 describe.each(CLIENT_KINDS)('RedisQueue under faults, on %s', (kind) => {
   it('Redis restarted mid-run with its data: the consumers resume and every job is done', {

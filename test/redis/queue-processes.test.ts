@@ -7,7 +7,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RedisQueue } from 'weftjs/redis';
-import { type Child, connect, fixture, type Server, sleep, startServer, stopAll } from './harness.js';
+import { type Child, connect, fixture, type Server, sleep, startServer, stopAll, until } from './harness.js';
 
 let server: Server;
 let redis: any;
@@ -26,14 +26,6 @@ function consumer(mode: string, kind: string, queue: string, concurrency: number
   const c = fixture('queue-consumer.ts', [mode, server.url, kind, queue, String(concurrency), String(visibilityMs)]);
   children.push(c);
   return c;
-}
-
-async function until(cond: () => Promise<boolean>, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`condition not met in ${ms} ms`);
-    await sleep(20);
-  }
 }
 
 describe('RedisQueue across processes', { timeout: 60_000 }, () => {

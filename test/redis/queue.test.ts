@@ -9,7 +9,7 @@ import { RateLimiter } from 'weftjs';
 import { Shutdown } from 'weftjs/node';
 import { RedisQueue, type RedisQueueConsumer } from 'weftjs/redis';
 import { TestClock, trackLeaks } from 'weftjs/testing';
-import { CLIENT_KINDS, connect, type Server, sleep, startServer, stopAll } from './harness.js';
+import { CLIENT_KINDS, connect, type Server, sleep, startServer, stopAll, until } from './harness.js';
 
 let server: Server;
 beforeAll(async () => {
@@ -19,15 +19,6 @@ afterAll(stopAll);
 
 let n = 0;
 const fresh = (what: string) => `${what}-${++n}`;
-
-/** Polls `cond` every 5 ms until it holds (fails the test after `ms`). */
-async function until(cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`condition not met in ${ms} ms: ${cond}`);
-    await sleep(5);
-  }
-}
 
 const none = { waiters: 0, timers: 0, listeners: 0, details: [] };
 
