@@ -14,7 +14,7 @@
 import { type Clock, systemClock } from './clock.js';
 import { checkRequiredSignal, checkSignal, listen, signalOf, unlisten } from './internal/abort.js';
 import { WeftError } from './internal/errors.js';
-import { capture, captured, forgetCaptured, isThenable, RESOLVED } from './internal/promise.js';
+import { isThenable, RESOLVED } from './internal/promise.js';
 import { checkClock, startTimer, stopTimer } from './internal/timer.js';
 import { checkFn, checkMs, checkOpts, rangeError, show, typeError } from './internal/validate.js';
 import { Waiter } from './internal/waiter.js';
@@ -422,14 +422,14 @@ export function withDeadline<T>(
 class AfterFunc implements EventListenerObject {
   #signal: AbortSignal;
   #fn: (() => void) | null;
-  #fire: (value: undefined) => void;
+  #fire!: (value: undefined) => void;
 
   constructor(signal: AbortSignal, fn: () => void) {
     this.#signal = signal;
     this.#fn = fn;
-    const fired = new Promise<undefined>(capture);
-    this.#fire = captured.resolve;
-    forgetCaptured();
+    const fired = new Promise<undefined>((resolve) => {
+      this.#fire = resolve;
+    });
     fired.then(this.#run);
     if (signal.aborted) this.#fire(undefined);
     else listen(signal, this, 'afterFunc');

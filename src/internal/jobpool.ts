@@ -6,7 +6,7 @@
  */
 import { CLOSED, DRAINING, type Feeder, type Mapper, OPEN, SlotPool } from './flow/slots.js';
 import { jobEnded, jobStarted } from './probes.js';
-import { capture, captured, forgetCaptured, settle } from './promise.js';
+import { settle } from './promise.js';
 import { registry } from './registry.js';
 import { JobContextBase } from './shapes.js';
 import { type Linked, Waiter } from './waiter.js';
@@ -140,9 +140,9 @@ export class JobPool<T, R> extends SlotPool {
       this.#hold(node, this.takeSlot());
       this.#run(node);
     } else {
-      const granted = new Promise<Job<T, R>>(capture);
-      node.grant = captured.resolve;
-      forgetCaptured();
+      const granted = new Promise<Job<T, R>>((resolve) => {
+        node.grant = resolve;
+      });
       granted.then(this.#startGranted);
       this.queue.push(node);
       this.queuedJobs++;

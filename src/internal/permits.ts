@@ -16,7 +16,7 @@
  */
 import type { Lock } from '../lock.js';
 import { PermitQueue } from './permitqueue.js';
-import { capture, captured, forgetCaptured, isThenable } from './promise.js';
+import { isThenable } from './promise.js';
 import { Waiter } from './waiter.js';
 
 /** A queued `acquire` (always a waiter): settled with the owner's lock. */
@@ -95,9 +95,9 @@ export class Permits {
   waitRun<T>(op: string, signal: AbortSignal | undefined, weight: number, fn: () => T | PromiseLike<T>): Promise<T> {
     let grant: Promise<() => T | PromiseLike<T>>;
     if (signal === undefined) {
-      grant = new Promise(capture);
-      this.queue.pushCall(fn, captured.resolve, weight, op);
-      forgetCaptured();
+      grant = new Promise((resolve) => {
+        this.queue.pushCall(fn, resolve, weight, op);
+      });
     } else {
       const w = new RunWaiter<T>(op, signal, fn);
       this.queue.pushWaiter(w, weight);

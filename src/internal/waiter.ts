@@ -12,7 +12,6 @@
  * `signal.reason`; a waiter that is settled is off its signal as well.
  */
 import { listen, unlisten } from './abort.js';
-import { capture, captured, forgetCaptured } from './promise.js';
 import { registry, track, untrack } from './registry.js';
 
 // A module-local binding: read on every operation, it is cheaper than the import's.
@@ -55,10 +54,10 @@ export class Waiter<T = void> implements Linked, EventListenerObject {
   constructor(op: string, signal: AbortSignal | undefined) {
     this.op = op;
     this.signal = signal;
-    this.promise = new Promise<T>(capture);
-    this.#resolve = captured.resolve as (value: T) => void;
-    this.#reject = captured.reject;
-    forgetCaptured();
+    this.promise = new Promise<T>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
     if (signal !== undefined) listen(signal, this, op);
     // Keyed by the promise: the waiter itself is already the key of its listener entry.
     if (reg.active !== 0) track(this.promise, 'waiter', op);

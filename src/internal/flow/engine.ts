@@ -44,7 +44,7 @@
  * waiting at the time (it reaches the consumer once).
  */
 import { jobEnded, jobStarted } from '../probes.js';
-import { ContextCall, capture, captured, DONE, forgetCaptured, isThenable, noop, RESOLVED } from '../promise.js';
+import { ContextCall, DONE, isThenable, noop, RESOLVED } from '../promise.js';
 import { registry } from '../registry.js';
 import { JobContextBase } from '../shapes.js';
 import { Waiter, WaitQueue } from '../waiter.js';
@@ -308,9 +308,9 @@ export class MapEngine<T, U> extends ResultWindow implements AsyncIterableIterat
   #park(): Promise<void> {
     this.#parked++;
     if (this.#parking === null) {
-      this.#parking = new Promise<void>(capture);
-      this.#unpark = captured.resolve as () => void;
-      forgetCaptured();
+      this.#parking = new Promise<void>((resolve) => {
+        this.#unpark = resolve;
+      });
     }
     return this.#parking;
   }

@@ -10,7 +10,7 @@ import type { Clock } from '../../clock.js';
 import { listen, signalOf, unlisten } from '../abort.js';
 import { inspectAs, inspectKey } from '../inspect.js';
 import { probes } from '../probes.js';
-import { capture, captured, DONE, DONE_PROMISE, forgetCaptured, isThenable, noop, RESOLVED } from '../promise.js';
+import { DONE, DONE_PROMISE, isThenable, noop, RESOLVED } from '../promise.js';
 import { registry, track, untrack } from '../registry.js';
 import { Ring } from '../ring.js';
 import { startTimer, stopTimer } from '../timer.js';
@@ -196,26 +196,26 @@ class Reader implements Wakeable, EventListenerObject {
   stopped = false;
   #wake: (value: undefined) => void = noop;
   readonly promise: Promise<void>;
-  readonly #resolve: (value: undefined) => void;
-  readonly #reject: (reason: unknown) => void;
+  #resolve!: (value: undefined) => void;
+  #reject!: (reason: unknown) => void;
   readonly #signal: AbortSignal | undefined;
   readonly #sub: Sub<any>;
 
   constructor(sub: Sub<any>, signal: AbortSignal | undefined) {
     this.#sub = sub;
     this.#signal = signal;
-    this.promise = new Promise<void>(capture);
-    this.#resolve = captured.resolve;
-    this.#reject = captured.reject;
-    forgetCaptured();
+    this.promise = new Promise<void>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
     if (signal !== undefined) listen(signal, this, 'Subscription.forEach');
   }
 
   /** The promise the loop awaits until a message comes or the subscription ends. */
   park(): Promise<undefined> {
-    const p = new Promise<undefined>(capture);
-    this.#wake = captured.resolve;
-    forgetCaptured();
+    const p = new Promise<undefined>((resolve) => {
+      this.#wake = resolve;
+    });
     this.parked = true;
     if (reg.active !== 0) track(this, 'waiter', 'Subscription.forEach');
     return p;
@@ -339,10 +339,9 @@ export class Sub<M> {
     if (this.#state !== OPEN) return DONE_PROMISE;
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (signal === undefined && this.#next === null && this.#receivers.length === 0) {
-      // No closure per wait: the executor hands the resolver over.
-      const p = new Promise<IteratorResult<Message<M>, undefined>>(capture);
-      this.#next = captured.resolve;
-      forgetCaptured();
+      const p = new Promise<IteratorResult<Message<M>, undefined>>((resolve) => {
+        this.#next = resolve;
+      });
       // Seen by weft/testing as the waiter it stands for.
       if (reg.active !== 0) track(this, 'waiter', 'Subscription.recv');
       return p;
