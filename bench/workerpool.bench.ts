@@ -24,7 +24,10 @@
  *
  * Two rows take every result with a synchronous callback, `forEach((r) =>
  * { sum += r })`, on a flow and on a pool's map: they should cost what
- * `drain()` does (issue 14 measured 0.36x and 0.33x of the floor).
+ * `drain()` does (issue 14 measured 0.36x and 0.33x of the floor), plus
+ * what the callback itself costs, which the floor with the same callback
+ * shows (`sum` soon outgrows a small integer, and each `sum += r` then
+ * boxes a heap number: 5-10% of a trivial job).
  *
  * A last table compares ordered and unordered output of both weft APIs.
  * The smoke runs the first table on 200,000 jobs.
@@ -149,6 +152,27 @@ async function floor(n = N): Promise<void> {
   await Promise.all(loops);
 }
 
+/**
+ * The floor, each result given to the same synchronous callback as the
+ * `forEach` rows: what the callback itself costs. `sum` outgrows a small
+ * integer early on, so each `sum += r` in a closure boxes a new heap
+ * number; the `forEach` rows pay that too, the `drain()` rows do not.
+ */
+async function floorCallback(n = N): Promise<number> {
+  const it = source(n);
+  let sum = 0;
+  const each = (r: number) => {
+    sum += r;
+  };
+  const loop = async () => {
+    for (let r = it.next(); !r.done; r = it.next()) each(await job(r.value));
+  };
+  const loops: Promise<void>[] = [];
+  for (let i = 0; i < C; i++) loops.push(loop());
+  await Promise.all(loops);
+  return sum;
+}
+
 export default async function (): Promise<void> {
   const peers = ['p-map (array)', 'p-map pMapIterable', 'p-queue (add all + onIdle)'];
   await compare(`WorkerPool / flow: ${N.toLocaleString('en-US')} async jobs at concurrency 100, lazy source`, {
@@ -181,6 +205,7 @@ export default async function (): Promise<void> {
       },
       'floor (hand-written)': () => floor(),
       'floor + for await over results': () => floorForAwait(),
+      'floor + sync callback': () => floorCallback(),
     },
     targets: [
       { vs: 'floor', atMost: 1.5, note: 'issue 14: 0.90x' },
@@ -198,6 +223,11 @@ export default async function (): Promise<void> {
         vs: 'weft WorkerPool.map().drain()',
         atMost: 1.15,
         note: 'issue 14: 0.33x the floor',
+      },
+      {
+        contender: 'floor + sync callback',
+        vs: 'floor (hand-written)',
+        note: 'what the callback costs the floor: the forEach rows pay the same',
       },
       { contender: 'weft WorkerPool.map (for await)', vs: 'floor + for await over results' },
     ],
