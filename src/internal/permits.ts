@@ -43,13 +43,8 @@ export class Permits {
   // so that a run allocates no closure for them: start a granted run, and
   // give its permit back when it settles.
   readonly #start1 = (fn: () => unknown): Promise<unknown> => this.runHeld(fn, 1);
-  readonly #onValue1 = (value: unknown): unknown => {
+  readonly #give1 = (): void => {
     this.give(1);
-    return value;
-  };
-  readonly #onError1 = (err: unknown): never => {
-    this.give(1);
-    throw err;
   };
 
   constructor(size: number, makeLock: (weight: number) => Lock) {
@@ -126,17 +121,17 @@ export class Permits {
       this.give(weight);
       return Promise.resolve(result);
     }
-    if (weight === 1) return p.then(this.#onValue1 as (v: T) => T, this.#onError1);
-    return p.then(
-      (value) => {
-        this.give(weight);
-        return value;
-      },
-      (err) => {
-        this.give(weight);
-        throw err;
-      },
-    );
+    // The permits go back in a reaction of their own, registered before the
+    // caller can register one: whoever awaits the run finds them given back.
+    // The run's promise is fn's own, so that awaiting it (or a queued run's
+    // grant adopting it) costs no promise in between: 4-10% of a million
+    // trivial queued runs, against a `then` that passes the value on.
+    if (weight === 1) p.then(this.#give1, this.#give1);
+    else {
+      const give = (): void => this.give(weight);
+      p.then(give, give);
+    }
+    return p;
   }
 
   /**
