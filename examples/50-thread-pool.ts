@@ -7,10 +7,14 @@
  *
  * The output is the digest over the hashes received, which depends only on
  * the data. Under test (`WEFT_EXAMPLE_TEST=1`) the program presses Ctrl-C
- * itself after 20 results, and waits for it to land before it takes the
- * next one, so the run is the same every time.
+ * itself after 20 results, once a thread has started on a later buffer,
+ * and waits for it to land before it takes the next one; the buffers after
+ * the 20th take a million rounds there, so that they are still running in
+ * their threads when it lands, however loaded the machine. The run is the
+ * same every time.
  */
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ThreadPool } from 'weftjs/threads';
 
 const test = process.env.WEFT_EXAMPLE_TEST === '1';
@@ -19,6 +23,8 @@ const COUNT = 48;
 const SIZE = 256 * 1024;
 const ROUNDS = 64;
 const CTRL_C_AFTER = 20;
+/** Under test, the rounds of the buffers after the 20th: minutes of work, which only the Ctrl-C ends. */
+const HELD_ROUNDS = 1_000_000;
 
 /** The i-th buffer: the same bytes on every run. */
 function buffer(i: number): Uint8Array {
@@ -32,11 +38,15 @@ function buffer(i: number): Uint8Array {
 }
 
 function* jobs() {
-  for (let i = 0; i < COUNT; i++) yield { data: buffer(i), rounds: ROUNDS };
+  for (let i = 0; i < COUNT; i++) yield { data: buffer(i), rounds: test && i >= CTRL_C_AFTER ? HELD_ROUNDS : ROUNDS };
 }
 
-const stopped = new SharedArrayBuffer(4);
-const pool = new ThreadPool({ module: new URL('./tasks/hash.ts', import.meta.url), workerData: { stopped } });
+// [0]: tasks stopped by their signal inside their thread; [1]: tasks started (see tasks/hash.ts).
+const counts = new Int32Array(new SharedArrayBuffer(8));
+const pool = new ThreadPool({
+  module: new URL('./tasks/hash.ts', import.meta.url),
+  workerData: { counts: counts.buffer },
+});
 console.log(`hashing ${COUNT} buffers of ${SIZE / 1024} KiB, ${ROUNDS} rounds of SHA-256 each, on every core`);
 
 const ac = new AbortController();
@@ -57,6 +67,8 @@ try {
     received++;
     if (tty) process.stdout.write(`\r${received}/${COUNT} hashed`);
     if (test && received === CTRL_C_AFTER) {
+      // A later buffer is running once more tasks than results have started.
+      while (Atomics.load(counts, 1) <= received) await sleep(1);
       process.kill(process.pid, 'SIGINT');
       await landed;
     }
@@ -70,6 +82,6 @@ try {
 }
 console.log(`hashed ${received} of ${COUNT} buffers; digest of their hashes: ${digest.digest('hex').slice(0, 16)}`);
 await pool.close();
-const inThreads = Atomics.load(new Int32Array(stopped), 0);
+const inThreads = Atomics.load(counts, 0);
 console.log(`running tasks stopped inside their threads: ${inThreads > 0 ? 'yes' : 'no'}`);
 console.log(`threads left after close: ${pool.stats.threads}`);

@@ -6,9 +6,12 @@ import { createHash } from 'node:crypto';
 import { workerData } from 'node:worker_threads';
 import type { TaskContext } from 'weftjs/threads';
 
-/** Counts, across threads, the tasks that stopped because their signal aborted (a shared counter, if given). */
-const shared = (workerData as { stopped?: SharedArrayBuffer } | undefined)?.stopped;
-const stopped = shared === undefined ? undefined : new Int32Array(shared);
+/**
+ * Counters shared across threads, if given: `[0]` the tasks that stopped
+ * because their signal aborted, `[1]` the tasks that started.
+ */
+const shared = (workerData as { counts?: SharedArrayBuffer } | undefined)?.counts;
+const counts = shared === undefined ? undefined : new Int32Array(shared);
 
 /**
  * Hashes `data` `rounds` times over (each round hashes the data and the
@@ -16,10 +19,11 @@ const stopped = shared === undefined ? undefined : new Int32Array(shared);
  * within one round.
  */
 export function hash({ data, rounds }: { data: Uint8Array; rounds: number }, { signal }: TaskContext): string {
+  if (counts !== undefined) Atomics.add(counts, 1, 1);
   let digest = Buffer.alloc(0);
   for (let r = 0; r < rounds; r++) {
     if (signal.aborted) {
-      if (stopped !== undefined) Atomics.add(stopped, 0, 1);
+      if (counts !== undefined) Atomics.add(counts, 0, 1);
       throw signal.reason;
     }
     digest = createHash('sha256').update(data).update(digest).digest();
